@@ -1,0 +1,1 @@
+"""The stress harness (see issue 4)."""

@@ -1,0 +1,110 @@
+"""Per-file analysis: parse → semantic model → rule candidates → facts."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from sessionlint.lint_rules.analysis.module import ModuleModel
+from sessionlint.lint_rules.analysis.walk import walk
+from sessionlint.lint_rules.facts import FileFacts
+from sessionlint.lint_rules.model import Candidate, FileError, Span
+from sessionlint.lint_rules.registry import all_rules
+from sessionlint.lint_rules.rule import Reporter
+
+# `# noqa: SL001, global-session` -- codes or rule names; a bare `# noqa` is
+# deliberately NOT honoured (it would silence every tool at once).
+_NOQA = re.compile(r"#\s*noqa\s*:\s*(?P<codes>[A-Za-z][\w-]*(?:\s*,\s*[A-Za-z][\w-]*)*)", re.IGNORECASE)
+
+
+def decode(data: bytes) -> str:
+    """Decode Python source the way the interpreter does (PEP 263 cookie, BOM)."""
+    import io
+    import tokenize
+
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    text = data.decode(encoding)
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def analyze(data: bytes, path: str, module: str, is_package: bool) -> FileFacts:
+    facts = FileFacts(path=path, module=module)
+    try:
+        text = decode(data)
+    except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
+        facts.error = FileError(path, f"cannot decode file: {exc}; save it as UTF-8 (or fix its coding cookie)")
+        return facts
+    if "\x00" in text:
+        facts.error = FileError(path, "file contains a NUL byte; it is not Python source")
+        return facts
+    try:
+        tree = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        facts.error = FileError(path, f"syntax error: {exc.message}", exc.raw_line, exc.raw_column + 1)
+        return facts
+    except RecursionError:
+        facts.error = FileError(path, "file is nested too deeply to parse")
+        return facts
+    facts.noqa = parse_noqa(text)
+    model = ModuleModel(tree, path=path, module=module, is_package=is_package)
+    model.source = text
+    reporter = Reporter()
+    for code, rule in all_rules().items():
+        try:
+            rule().check(model, reporter.for_rule(code))
+        except RecursionError:
+            facts.error = FileError(path, f"{code}: file is nested too deeply to analyse")
+        except Exception as exc:  # a rule bug must not take the other files down
+            facts.error = FileError(
+                path, f"internal error in rule {code}: {type(exc).__name__}: {exc} (please report this)"
+            )
+    if reporter.items:
+        positions = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)
+        seen = set()
+        for code, raw in reporter.items:
+            rng = positions[raw.node]
+            span = Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+            key = (code, span)
+            if key in seen:
+                continue
+            seen.add(key)
+            facts.candidates.append(Candidate(code, raw.message, span, raw.requires, raw.subject))
+    facts.exports = model.exports()
+    facts.depends_uses = _depends_uses(model, text)
+    return facts
+
+
+def parse_noqa(text: str) -> dict[int, frozenset[str]]:
+    if "noqa" not in text and "NOQA" not in text:
+        return {}
+    out: dict[int, frozenset[str]] = {}
+    for row, line in enumerate(text.splitlines(), start=1):
+        if "#" in line:
+            match = _NOQA.search(line)
+            if match:
+                codes = frozenset(c.strip().upper() if c.strip()[:2].upper() == "SL" else c.strip().lower()
+                                  for c in match.group("codes").split(","))
+                out[row] = codes
+    return out
+
+
+def _depends_uses(model: ModuleModel, text: str) -> list[tuple[str, str]]:
+    if "Depends" not in text and "Security" not in text:
+        return []
+    uses: list[tuple[str, str]] = []
+    for func in model.functions:
+        for param in func.params:
+            target = model.param_dependency(param)
+            qualname = model.resolve(target) if target is not None else None
+            if qualname:
+                uses.append((qualname, func.name))
+    # Depends(...) anywhere else: `dependencies=[Depends(x)]`, router-level lists.
+    for node in walk(model.tree, enter_scopes=True):
+        if isinstance(node, cst.Call):
+            target = model.depends_target(node)
+            qualname = model.resolve(target) if target is not None else None
+            if qualname and all(q != qualname for q, _ in uses):
+                uses.append((qualname, ""))
+    return uses

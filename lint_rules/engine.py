@@ -1,0 +1,244 @@
+"""The lint pipeline: discover → screen → parse/analyse (cached, parallel) →
+resolve across files → findings."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sessionlint.lint_rules.analyze import analyze, decode
+from sessionlint.lint_rules.cache import ResultCache, content_key
+from sessionlint.lint_rules.discovery import DiscoveryOptions, discover, module_name
+from sessionlint.lint_rules.facts import FileFacts
+from sessionlint.lint_rules.model import FileError, Finding, Report
+from sessionlint.lint_rules.registry import all_rules
+from sessionlint.lint_rules.resolve import ProjectIndex
+from sessionlint.lint_rules.screen import Screen, session_symbol_names
+
+# A process pool costs ~50–100 ms to start; below this much work it doesn't pay.
+PARALLEL_MIN_FILES = 24
+PARALLEL_MIN_BYTES = 400_000
+
+
+@dataclass
+class LintRequest:
+    paths: list[Path]
+    root: Path
+    selected: frozenset[str]
+    discovery: DiscoveryOptions
+    per_file_ignores: list[tuple[object, frozenset[str]]] = field(default_factory=list)
+    cache_dir: Path | None = None
+    max_file_size: int = 4 * 1024 * 1024
+    screen: bool = True
+    jobs: int | None = None
+    stdin: bytes | None = None
+    stdin_filename: str | None = None
+
+
+@dataclass(slots=True)
+class _Source:
+    path: Path
+    data: bytes
+    module: str
+    is_package: bool
+    key: str
+
+
+def read_bytes(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def lint(request: LintRequest) -> Report:
+    report = Report()
+    cache = ResultCache(request.cache_dir)
+    sources: dict[str, _Source] = {}
+
+    if request.stdin is not None:
+        name = Path(request.stdin_filename or "-")
+        path = name if name.is_absolute() else Path.cwd() / name
+        _add_source(sources, path, request.stdin, report)
+    else:
+        for path in discover(request.paths, request.discovery):
+            data = _read(path, request.max_file_size, report)
+            if data is not None:
+                _add_source(sources, path, data, report)
+    report.files_checked = len(sources) + len(report.errors)
+
+    analysed: dict[str, FileFacts] = {}
+
+    def run(batch: list[_Source]) -> None:
+        todo = []
+        for src in batch:
+            hit = cache.get(str(src.path), src.key)
+            if hit is not None:
+                analysed[str(src.path)] = hit
+                report.files_cached += 1
+            else:
+                todo.append(src)
+        for src, facts in zip(todo, _analyse_many(todo, request.jobs)):
+            cache.put(str(src.path), src.key, facts)
+            analysed[str(src.path)] = facts
+            report.files_parsed += 1
+
+    pending = dict(sources)
+    if request.screen:
+        base = set().union(*(rule.screen_tokens for rule in all_rules().values()))
+        tokens = set(base)
+        while pending:
+            screen = Screen(tokens)
+            batch = [s for s in pending.values() if screen.passes(s.data)]
+            if not batch:
+                break
+            for src in batch:
+                del pending[str(src.path)]
+            run(batch)
+            tokens = base | session_symbol_names(analysed.values())
+            if tokens == screen.tokens:
+                break
+    else:
+        run(list(pending.values()))
+
+    index = ProjectIndex(analysed.values(), loader=_Loader(request, cache, analysed).load)
+    rules = all_rules()
+    cwd = Path.cwd()
+    for path_str, facts in analysed.items():
+        if facts.error is not None:
+            report.errors.append(facts.error)
+        path = Path(path_str)
+        ignored_here = _ignored_codes(path, request)
+        for candidate in facts.candidates:
+            code = candidate.code
+            if code not in request.selected or code in ignored_here:
+                continue
+            rule = rules[code]
+            suppressed = facts.noqa.get(candidate.span.row, ())
+            if code in suppressed or rule.name in suppressed:
+                continue
+            if not index.accept(candidate, path_str):
+                continue
+            report.findings.append(
+                Finding(
+                    code=code,
+                    name=rule.name,
+                    message=candidate.message + index.describe_users(candidate, lambda p: _display(Path(p), cwd)),
+                    filename=_display(path, cwd),
+                    span=candidate.span,
+                    severity=rule.severity,
+                    url=rule.url(),
+                )
+            )
+    for error in report.errors:
+        error.filename = _display(Path(error.filename), cwd)
+    report.findings.sort(key=Finding.sort_key)
+    report.errors.sort(key=lambda e: e.filename)
+    cache.save()
+    return report
+
+
+def _add_source(sources: dict[str, _Source], path: Path, data: bytes, report: Report) -> None:
+    module, is_package = module_name(path)
+    if b"\x00" in data:
+        report.errors.append(FileError(str(path), "file contains a NUL byte; it is not Python source"))
+        return
+    try:
+        decode(data)
+    except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
+        report.errors.append(
+            FileError(str(path), f"cannot decode file: {exc}; save it as UTF-8 (or fix its coding cookie)")
+        )
+        return
+    sources[str(path)] = _Source(path, data, module, is_package, content_key(data, module, is_package))
+
+
+def _read(path: Path, limit: int, report: Report) -> bytes | None:
+    try:
+        size = os.stat(path).st_size
+        if size > limit:
+            report.errors.append(
+                FileError(
+                    str(path),
+                    f"skipped: file is {size / 2**20:.1f} MiB, over max-file-size "
+                    f"({limit / 2**20:.1f} MiB); exclude it or raise `max-file-size` in [tool.sessionlint]",
+                )
+            )
+            return None
+        return read_bytes(path)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == 40:  # ELOOP
+            reason = "symbolic link loop"
+        report.errors.append(FileError(str(path), f"cannot read file: {reason}"))
+        return None
+
+
+def _analyse_one(src: _Source) -> FileFacts:
+    return analyze(src.data, str(src.path), src.module, src.is_package)
+
+
+def _analyse_many(batch: list[_Source], jobs: int | None) -> list[FileFacts]:
+    total = sum(len(s.data) for s in batch)
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if workers > 1 and len(batch) >= PARALLEL_MIN_FILES and total >= PARALLEL_MIN_BYTES:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            return list(pool.map(_analyse_one, batch, chunksize=max(1, len(batch) // (workers * 4))))
+    return [_analyse_one(src) for src in batch]
+
+
+class _Loader:
+    """Finds a module the linted files import but that is not itself being linted
+    (pre-commit passes only changed files), so its definitions still resolve."""
+
+    def __init__(self, request: LintRequest, cache: ResultCache, analysed: dict[str, FileFacts]):
+        self.request = request
+        self.cache = cache
+        self.analysed = analysed
+
+    def load(self, module: str, origin: str) -> FileFacts | None:
+        rel = Path(*module.split("."))
+        start = Path(origin).parent if origin else self.request.root
+        for directory in [start, *start.parents][:10]:
+            for candidate in (directory / rel.with_suffix(".py"), directory / rel / "__init__.py"):
+                if not candidate.is_file():
+                    continue
+                known = self.analysed.get(str(candidate))
+                if known is not None:
+                    return known
+                try:
+                    data = read_bytes(candidate)
+                except OSError:
+                    return None
+                if len(data) > self.request.max_file_size:
+                    return None
+                is_package = candidate.name == "__init__.py"
+                key = content_key(data, module, is_package)
+                facts = self.cache.get(str(candidate), key)
+                if facts is None:
+                    facts = analyze(data, str(candidate), module, is_package)
+                    self.cache.put(str(candidate), key, facts)
+                return facts
+        return None
+
+
+def _ignored_codes(path: Path, request: LintRequest) -> frozenset[str]:
+    out: set[str] = set()
+    for spec, codes in request.per_file_ignores:
+        try:
+            rel = path.relative_to(request.root).as_posix()
+        except ValueError:
+            rel = path.as_posix()
+        if spec.match_file(rel) or spec.match_file(path.name):
+            out |= codes
+    return frozenset(out)
+
+
+def _display(path: Path, cwd: Path) -> str:
+    try:
+        return path.relative_to(cwd).as_posix()
+    except ValueError:
+        return str(path)

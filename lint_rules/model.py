@@ -1,0 +1,90 @@
+"""The data every stage passes on: candidates, findings, positions.
+
+Everything here is plain data (tuples, strings, ints) so per-file results can be
+cached with `pickle` and shipped between worker processes cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A source range: 1-based rows, 1-based columns (ruff's convention)."""
+
+    row: int
+    column: int
+    end_row: int
+    end_column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """A fact about another symbol that must hold for a candidate to become a finding.
+
+    `kind` is one of the predicates the resolver knows (see `resolve.PREDICATES`);
+    `qualname` is the dotted name of the symbol, as the importing file spells it
+    after resolving its imports (e.g. ``app.db.SessionLocal``).
+    """
+
+    kind: str
+    qualname: str
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A possible finding produced by one file's analysis.
+
+    It becomes a finding when every `Requirement` in `requires` holds across the
+    project (an empty tuple means: unconditional).  `subject` names the function or
+    symbol the finding is about, so the resolver can enrich the message (e.g. with a
+    route that depends on it).
+    """
+
+    code: str
+    message: str
+    span: Span
+    requires: tuple[Requirement, ...] = ()
+    subject: str | None = None
+
+
+@dataclass(slots=True)
+class Finding:
+    code: str
+    name: str
+    message: str
+    filename: str
+    span: Span
+    severity: Severity
+    url: str
+    fix: dict | None = None
+
+    def sort_key(self) -> tuple:
+        return (self.filename, self.span.row, self.span.column, self.code)
+
+
+@dataclass(slots=True)
+class FileError:
+    """A file that could not be linted: what happened, and where."""
+
+    filename: str
+    message: str
+    row: int | None = None
+    column: int | None = None
+
+
+@dataclass(slots=True)
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    files_checked: int = 0
+    files_parsed: int = 0
+    files_cached: int = 0

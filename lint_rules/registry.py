@@ -1,0 +1,36 @@
+"""The explicit table of rules: stable codes are public API, so they are listed
+here by hand rather than discovered (greppable, and a rename can't change a code)."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from sessionlint.lint_rules.rule import Rule
+
+# code -> (module in lint_rules/rules, class name)
+_TABLE: dict[str, tuple[str, str]] = {
+    "SL001": ("sl001_global_session", "GlobalSession"),
+    "SL002": ("sl002_session_on_shared_object", "SessionOnSharedObject"),
+    "SL003": ("sl003_session_not_closed", "SessionNotClosed"),
+    "SL004": ("sl004_close_not_in_finally", "CloseNotInFinally"),
+    "SL005": ("sl005_dependency_returns_session", "DependencyReturnsSession"),
+    "SL006": ("sl006_missing_rollback", "MissingRollback"),
+}
+
+_cache: dict[str, type[Rule]] | None = None
+
+
+def all_rules() -> dict[str, type[Rule]]:
+    """Every rule class, by code, in code order."""
+    global _cache
+    if _cache is None:
+        _cache = {}
+        for code, (module, cls) in _TABLE.items():
+            rule = getattr(import_module(f"sessionlint.lint_rules.rules.{module}"), cls)
+            assert rule.code == code, f"{module}.{cls} declares {rule.code}, registered as {code}"
+            _cache[code] = rule
+    return _cache
+
+
+def by_name() -> dict[str, type[Rule]]:
+    return {rule.name: rule for rule in all_rules().values()}

@@ -1,0 +1,72 @@
+"""The base class every rule derives from.
+
+A rule is one small class in `lint_rules/rules/`, with a stable code, a kebab-case
+name, a severity and a docstring in ruff's shape (What it does / Why is this bad? /
+Example / Use instead / Fix safety).  `sessionlint rule` and `docs/rules/` are
+generated from that docstring, so it is the single source of a rule's text.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from sessionlint.lint_rules.model import Requirement, Severity
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from sessionlint.lint_rules.analysis.module import ModuleModel
+
+DOCS_URL = "https://github.com/sessionlint/sessionlint/blob/main/docs/rules/{code}.md"
+
+
+@dataclass(slots=True)
+class RawCandidate:
+    node: "cst.CSTNode"
+    message: str
+    requires: tuple[Requirement, ...]
+    subject: str | None
+
+
+class Reporter:
+    """Collects a rule's raw candidates for one file."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, RawCandidate]] = []
+
+    def for_rule(self, code: str) -> "RuleReporter":
+        return RuleReporter(self, code)
+
+
+class RuleReporter:
+    def __init__(self, sink: Reporter, code: str) -> None:
+        self._sink = sink
+        self._code = code
+
+    def __call__(self, node, message: str, requires=(), subject: str | None = None) -> None:
+        self._sink.items.append((self._code, RawCandidate(node, message, tuple(requires), subject)))
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity] = Severity.ERROR
+    #: Whether the rule is on when the user selects nothing.
+    default: ClassVar[bool] = True
+    #: Text that must occur in a file for this rule to fire there, *unless* the file
+    #: mentions a session symbol exported by another project file (the screen adds
+    #: those names itself).  The screen is exact: see `lint_rules/screen.py`.
+    screen_tokens: ClassVar[frozenset[str]] = frozenset({"Session", "sessionmaker"})
+
+    def check(self, model: "ModuleModel", report: RuleReporter) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    @classmethod
+    def doc(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def url(cls) -> str:
+        return DOCS_URL.format(code=cls.code, name=cls.name)

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from pathlib import PurePath
+
+import libcst as cst
+
+from sessionlint.lint_rules.analysis.module import ModuleModel
+from sessionlint.lint_rules.analysis.walk import walk
+from sessionlint.lint_rules.model import Severity
+from sessionlint.lint_rules.rule import Rule, RuleReporter
+
+
+class GlobalSession(Rule):
+    """## What it does
+    Flags a SQLAlchemy `Session` or `AsyncSession` created at module level (when
+    the module is imported) or assigned to a `global` from inside a function.
+
+    ## Why is this bad?
+    A module-level session is one object shared by every request, thread and task
+    of the process. A `Session` is "a mutable, stateful object that represents a
+    single database transaction" and must not be used concurrently. Under load,
+    requests commit each other's half-done work, see rows another request rolled
+    back, and one failed flush leaves the session inactive for everybody:
+
+    ```
+    sqlalchemy.exc.IllegalStateChangeError: Method 'commit()' can't be called here;
+    method '_prepare_impl()' is already in progress ...
+    sqlalchemy.exc.PendingRollbackError: This Session's transaction has been rolled
+    back due to a previous exception during flush. ...
+    ```
+
+    Command-line scripts are the exception SQLAlchemy endorses: a module with an
+    `if __name__ == "__main__":` block that imports no web framework is left alone,
+    and so are test modules and Alembic's `env.py`.
+
+    ## Example
+    ```python
+    SessionLocal = sessionmaker(bind=engine)
+    db = SessionLocal()
+
+
+    @app.get("/users/{user_id}")
+    def read_user(user_id: int):
+        return db.get(User, user_id)
+    ```
+
+    ## Use instead
+    ```python
+    SessionLocal = sessionmaker(bind=engine)
+
+
+    def get_db():
+        db = SessionLocal()
+        try:
+            yield db
+        finally:
+            db.close()
+
+
+    @app.get("/users/{user_id}")
+    def read_user(user_id: int, db: Session = Depends(get_db)):
+        return db.get(User, user_id)
+    ```
+
+    ## Fix safety
+    No automatic fix yet. Module-level factories (`sessionmaker(...)`) and engines
+    are meant to be shared and are not flagged.
+    """
+
+    code = "SL001"
+    name = "global-session"
+    severity = Severity.ERROR
+
+    def check(self, model: ModuleModel, report: RuleReporter) -> None:
+        if _is_exempt_module(model):
+            return
+        for stmt, in_main in model.top_statements:
+            if in_main:
+                continue
+            for call in _import_time_calls(stmt):
+                reqs = model.session_ctor(call)
+                if reqs is not None:
+                    report(
+                        call,
+                        f"Session created at import time is shared by every request and thread "
+                        f"of the process; create one per request instead (e.g. a `Depends(get_db)` "
+                        f"yield dependency)",
+                        reqs,
+                    )
+        for func in model.functions:
+            if not func.globals_declared:
+                continue
+            for node in func.body_nodes():
+                if isinstance(node, (cst.Assign, cst.AnnAssign)):
+                    targets = (
+                        [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+                    )
+                    names = [t.value for t in targets if isinstance(t, cst.Name)]
+                    if not any(n in func.globals_declared for n in names) or node.value is None:
+                        continue
+                    reqs = model.session_ctor(node.value, func)
+                    if reqs is not None:
+                        report(
+                            node.value,
+                            f"`{func.name}` stores a session in the global `{names[0]}`, so every "
+                            f"later caller shares it; create one per request or task instead",
+                            reqs,
+                        )
+
+
+def _import_time_calls(stmt: cst.CSTNode):
+    """Calls evaluated when a module-level statement runs at import time.
+
+    Compound statements contribute only their header (an `if` test, a `for`
+    iterable): their bodies are listed as statements of their own.  The items of a
+    `with` are skipped: `with Session(engine) as s:` closes its session.  `walk`
+    does not enter lambdas, functions or classes, which run later (or are SL002's).
+    """
+    if isinstance(stmt, cst.BaseSmallStatement):
+        roots = [stmt]
+    else:
+        roots = [getattr(stmt, attr) for attr in ("test", "iter", "subject") if getattr(stmt, attr, None) is not None]
+    for root in roots:
+        for node in walk(root):
+            if isinstance(node, cst.Call):
+                yield node
+
+
+def _is_exempt_module(model: ModuleModel) -> bool:
+    path = PurePath(model.path)
+    name = path.name
+    if name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py":
+        return True
+    if name == "env.py" and "alembic" in model.imported_roots:
+        return True
+    is_script = model.has_main_guard or name == "__main__.py"
+    return is_script and not model.imports_web_framework

@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from sessionlint.lint_rules.analysis import lifecycle as L
+from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, call_name, dotted, receiver
+from sessionlint.lint_rules.analysis.walk import walk, walk_with_parents
+from sessionlint.lint_rules.model import Severity
+from sessionlint.lint_rules.rule import Rule, RuleReporter
+
+_WRITES = ("commit", "flush")
+_RESETS = ("rollback", "close")
+_LOOPS = (cst.For, cst.While)
+
+
+class MissingRollback(Rule):
+    """## What it does
+    Flags error handling that leaves a session unusable: an `except` that swallows
+    a failed `commit()`/`flush()` without `rollback()` and keeps using the session,
+    a yield dependency whose `except` swallows the endpoint's exception, and
+    `commit()` on a module-level session with no rollback on its error path.
+
+    ## Why is this bad?
+    When a flush fails, SQLAlchemy rolls back the database transaction but leaves
+    the session "inactive" until the application calls `rollback()`. Every later
+    use of the session raises:
+
+    ```
+    sqlalchemy.exc.PendingRollbackError: This Session's transaction has been rolled
+    back due to a previous exception during flush. To begin a new transaction with
+    this Session, first issue Session.rollback(). Original exception was: ...
+    ```
+
+    With a per-request session the damage stays inside one request; with a shared
+    session every later request fails until a restart. In a yield dependency, an
+    `except` that does not re-raise hides the error: the client gets a 500 and the
+    server logs nothing (FastAPI ≥ 0.110: "always raise").
+
+    Bodies framed by `with session.begin():`, `with Session(engine) as s, s.begin():`
+    or a `begin_nested()` savepoint roll back by themselves and are not flagged.
+
+    ## Example
+    ```python
+    try:
+        db.add(User(email=email))
+        db.commit()
+    except IntegrityError:
+        pass
+    db.add(AuditLog(action="signup"))
+    db.commit()
+    ```
+
+    ## Use instead
+    ```python
+    try:
+        db.add(User(email=email))
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+    db.add(AuditLog(action="signup"))
+    db.commit()
+    ```
+
+    ## Fix safety
+    No automatic fix yet (planned as unsafe: adding a rollback discards the
+    session's other pending changes).
+    """
+
+    code = "SL006"
+    name = "missing-rollback"
+    severity = Severity.WARNING
+
+    def check(self, model: ModuleModel, report: RuleReporter) -> None:
+        for func in model.functions:
+            refs = L.session_refs(model, func)
+            if not refs:
+                continue
+            order = {id(node): index for index, node in enumerate(func.body_nodes())}
+            in_loop, protected_commits = set(), set()
+            for node, parents in _walk_body(func):
+                if isinstance(node, cst.Try):
+                    if any(isinstance(p, _LOOPS) for p in parents):
+                        in_loop.add(id(node))
+                    self._check_try(model, func, node, refs, order, id(node) in in_loop, report)
+                    if node.handlers:  # the handlers are judged by _check_try
+                        for inner in walk(node.body):
+                            protected_commits.add(id(inner))
+            self._yield_dependency(func, refs, report)
+            self._shared_commits(func, refs, protected_commits, report)
+
+    def _check_try(self, model, func: FunctionInfo, node: cst.Try, refs, order, in_loop, report) -> None:
+        written = _written_sessions(node.body, refs)
+        if not written:
+            return
+        end_index = max(order.get(id(n), -1) for n in walk(node))
+        for handler in node.handlers:
+            for key in written:
+                if _handler_resets_or_raises(handler, key):
+                    continue
+                ref = refs[key]
+                used_after = in_loop or ref.shared or _used(handler.body, key) or any(
+                    index > end_index and _is_use(n, key)
+                    for n in func.body_nodes()
+                    for index in (order.get(id(n), -1),)
+                )
+                if not used_after:
+                    continue
+                report(
+                    handler,
+                    f"This `except` swallows a failed `{key}.commit()`/`flush()` without "
+                    f"`{key}.rollback()`, and `{key}` is used again: the next use raises "
+                    f"PendingRollbackError; call `{key}.rollback()` in the handler",
+                    ref.requires,
+                    func.qualname,
+                )
+                break
+
+    def _yield_dependency(self, func: FunctionInfo, refs, report) -> None:
+        if not func.is_generator:
+            return
+        yielded = [key for key in refs if L.yields_session(func, key)]
+        if not yielded:
+            return
+        for node in func.body_nodes():
+            if not isinstance(node, cst.Try) or not any(isinstance(n, cst.Yield) for n in walk(node.body)):
+                continue
+            for handler in node.handlers:
+                catches_all = handler.type is None or dotted(handler.type) in ("Exception", "BaseException")
+                if catches_all and not L.handler_reraises(handler):
+                    report(
+                        handler,
+                        f"Dependency `{func.name}` swallows the endpoint's exception: the client gets "
+                        f"a 500 and nothing is logged; re-raise after rolling back (`raise`)",
+                        refs[yielded[0]].requires,
+                        func.qualname,
+                    )
+
+    def _shared_commits(self, func: FunctionInfo, refs, protected, report) -> None:
+        for node in func.body_nodes():
+            if not isinstance(node, cst.Call) or call_name(node) != "commit":
+                continue
+            key = receiver(node)
+            ref = refs.get(key or "")
+            if ref is None or not ref.shared or id(node) in protected:
+                continue
+            report(
+                node,
+                f"`{key}.commit()` on a module-level session has no rollback on its error path: "
+                f"one failed commit leaves `{key}` inactive (PendingRollbackError) for every later "
+                f"request",
+                ref.requires,
+                func.qualname,
+            )
+
+
+def _walk_body(func: FunctionInfo):
+    body = func.node.body
+    for stmt in body.body if isinstance(body, cst.IndentedBlock) else [body]:
+        yield from walk_with_parents(stmt)
+
+
+def _written_sessions(body: cst.CSTNode, refs) -> list[str]:
+    """Sessions committed or flushed in `body`, outside self-rolling-back blocks."""
+    found: list[str] = []
+    for node, parents in walk_with_parents(body):
+        if isinstance(node, cst.Call) and call_name(node) in _WRITES:
+            key = receiver(node)
+            if key in refs and key not in found and not any(_self_framing(p, key) for p in parents):
+                found.append(key)
+    return found
+
+
+def _self_framing(node: cst.CSTNode, key: str) -> bool:
+    """`with db.begin():` / `with db.begin_nested():` roll back on error by themselves."""
+    if not isinstance(node, cst.With):
+        return False
+    for item in node.items:
+        if isinstance(item.item, cst.Call) and call_name(item.item) in ("begin", "begin_nested"):
+            if receiver(item.item) == key:
+                return True
+    return False
+
+
+def _handler_resets_or_raises(handler: cst.ExceptHandler, key: str) -> bool:
+    for node in walk(handler.body):
+        if isinstance(node, cst.Raise):
+            return True
+        if isinstance(node, cst.Call) and call_name(node) in _RESETS and receiver(node) == key:
+            return True
+    return False
+
+
+def _is_use(node: cst.CSTNode, key: str) -> bool:
+    return isinstance(node, (cst.Name, cst.Attribute)) and dotted(node) == key
+
+
+def _used(body: cst.CSTNode, key: str) -> bool:
+    return any(_is_use(n, key) for n in walk(body))

@@ -1,0 +1,5 @@
+import sys
+
+from sessionlint.cli import main
+
+sys.exit(main())
