@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from sessionlint.lint_rules.analysis.module import ModuleModel
 from sessionlint.lint_rules.analysis.walk import walk
 from sessionlint.lint_rules.facts import FileFacts
 from sessionlint.lint_rules.model import Candidate, FileError, Span
+from sessionlint.lint_rules.positions import node_ranges
 from sessionlint.lint_rules.registry import all_rules
 from sessionlint.lint_rules.rule import Reporter
 
@@ -48,8 +48,7 @@ def analyze(data: bytes, path: str, module: str, is_package: bool) -> FileFacts:
         facts.error = FileError(path, "file is nested too deeply to parse")
         return facts
     facts.noqa = parse_noqa(text)
-    model = ModuleModel(tree, path=path, module=module, is_package=is_package)
-    model.source = text
+    model = ModuleModel(tree, path=path, module=module, is_package=is_package, source=text)
     reporter = Reporter()
     for code, rule in all_rules().items():
         try:
@@ -61,11 +60,11 @@ def analyze(data: bytes, path: str, module: str, is_package: bool) -> FileFacts:
                 path, f"internal error in rule {code}: {type(exc).__name__}: {exc} (please report this)"
             )
     if reporter.items:
-        positions = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)
+        ranges = node_ranges(tree, [raw.node for _, raw in reporter.items])
         seen = set()
         for code, raw in reporter.items:
-            rng = positions[raw.node]
-            span = Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+            (row, col), (end_row, end_col) = ranges[id(raw.node)]
+            span = Span(row, col + 1, end_row, end_col + 1)
             key = (code, span)
             if key in seen:
                 continue

@@ -26,6 +26,22 @@ def content_key(data: bytes, module: str, is_package: bool) -> str:
     return digest.hexdigest()
 
 
+def _code_fingerprint(_memo: list[str] = []) -> str:
+    """A hash of the analysis code itself: an editable install (or a checkout
+    between releases) changes the rules without changing `__version__`, and stale
+    facts from the old code must not be served."""
+    if not _memo:
+        digest = hashlib.blake2b(digest_size=8)
+        package = Path(__file__).resolve().parent
+        for path in sorted(package.rglob("*.py")):
+            try:
+                digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+            except OSError:
+                pass
+        _memo.append(digest.hexdigest())
+    return _memo[0]
+
+
 class ResultCache:
     def __init__(self, directory: Path | None, settings_key: str = ""):
         self.directory = directory
@@ -33,14 +49,18 @@ class ResultCache:
         self._dirty = False
         self._file = None
         if directory is not None:
-            name = hashlib.blake2b(f"{__version__}\0{settings_key}".encode(), digest_size=8).hexdigest()
+            name = hashlib.blake2b(f"{__version__}\0{_code_fingerprint()}\0{settings_key}".encode(), digest_size=8).hexdigest()
             self._file = directory / __version__ / f"results-{name}.pickle"
             try:
                 with open(self._file, "rb") as handle:
                     loaded = pickle.load(handle)
                 if isinstance(loaded, dict):
-                    self._entries = loaded
-            except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+                    self._entries = {
+                        path: entry
+                        for path, entry in loaded.items()
+                        if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], FileFacts)
+                    }
+            except Exception:
                 self._entries = {}  # a missing or corrupt cache is just a cold run
 
     def get(self, path: str, key: str) -> FileFacts | None:

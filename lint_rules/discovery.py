@@ -34,6 +34,7 @@ class _Excluder:
         self.spec = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
         self.respect_gitignore = options.respect_gitignore
         self._gitignores: dict[Path, pathspec.PathSpec | None] = {}
+        self._tops: dict[Path, Path | None] = {}
 
     def _relative(self, path: Path) -> str | None:
         try:
@@ -60,9 +61,26 @@ class _Excluder:
             self._gitignores[directory] = spec
         return self._gitignores[directory]
 
+    def _repo_top(self, directory: Path) -> Path | None:
+        """The nearest directory at or above `directory` holding `.git`, if any."""
+        if directory not in self._tops:
+            if (directory / ".git").exists():
+                top = directory
+            elif directory.parent == directory:
+                top = None
+            else:
+                top = self._repo_top(directory.parent)
+            self._tops[directory] = top
+        return self._tops[directory]
+
     def _git_ignored(self, path: Path, is_dir: bool) -> bool:
-        # Each .gitignore applies to paths below its own directory, up to the root.
+        # Each .gitignore applies to paths below its own directory: inside a git
+        # repository up to the repository's top (even above the configured root,
+        # e.g. when linting from a subdirectory), elsewhere up to the root.
         directory = path.parent
+        top = self._repo_top(directory)
+        if top is None:
+            top = self.root if (directory == self.root or self.root in directory.parents) else directory
         suffix = "/" if is_dir else ""
         while True:
             spec = self._gitignore(directory)
@@ -70,9 +88,7 @@ class _Excluder:
                 rel = path.relative_to(directory).as_posix() + suffix
                 if spec.match_file(rel):
                     return True
-            if directory == self.root or directory.parent == directory or (directory / ".git").exists():
-                return False
-            if self.root not in directory.parents:
+            if directory == top or directory.parent == directory:
                 return False
             directory = directory.parent
 

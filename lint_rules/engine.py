@@ -4,6 +4,7 @@ resolve across files → findings."""
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +60,9 @@ def lint(request: LintRequest) -> Report:
     if request.stdin is not None:
         name = Path(request.stdin_filename or "-")
         path = name if name.is_absolute() else Path.cwd() / name
-        _add_source(sources, path, request.stdin, report)
+        # --force-exclude applies to the name given for stdin too (editors, pre-commit).
+        if not (request.stdin_filename and request.discovery.force_exclude and not discover([path], request.discovery)):
+            _add_source(sources, path, request.stdin, report)
     else:
         for path in discover(request.paths, request.discovery):
             data = _read(path, request.max_file_size, report)
@@ -69,39 +72,51 @@ def lint(request: LintRequest) -> Report:
 
     analysed: dict[str, FileFacts] = {}
 
-    def run(batch: list[_Source]) -> None:
+    def run(batch: list[_Source], sink: dict[str, FileFacts], count: bool = True) -> None:
         todo = []
         for src in batch:
             hit = cache.get(str(src.path), src.key)
             if hit is not None:
-                analysed[str(src.path)] = hit
-                report.files_cached += 1
+                sink[str(src.path)] = hit
+                report.files_cached += count
             else:
                 todo.append(src)
         for src, facts in zip(todo, _analyse_many(todo, request.jobs)):
             cache.put(str(src.path), src.key, facts)
-            analysed[str(src.path)] = facts
-            report.files_parsed += 1
+            sink[str(src.path)] = facts
+            report.files_parsed += count
 
+    # Project modules the linted files import but that are not being linted
+    # themselves (pre-commit passes only the changed files): they take part in the
+    # screen like linted files, so a name they export as a session thing lets the
+    # files that import it through, but they are never reported on.
+    context: dict[str, FileFacts] = {}
     pending = dict(sources)
     if request.screen:
+        outside = _Outside(request, sources)
+        outside.scan(sources.values())
         base = set().union(*(rule.screen_tokens for rule in all_rules().values()))
         tokens = set(base)
-        while pending:
+        while pending or outside.pending:
             screen = Screen(tokens)
             batch = [s for s in pending.values() if screen.passes(s.data)]
-            if not batch:
+            extra = [s for s in outside.pending.values() if screen.passes(s.data)]
+            if not batch and not extra:
                 break
             for src in batch:
                 del pending[str(src.path)]
-            run(batch)
-            tokens = base | session_symbol_names(analysed.values())
-            if tokens == screen.tokens:
+            for src in extra:
+                del outside.pending[str(src.path)]
+            run(batch, analysed)
+            run(extra, context, count=False)
+            grew = outside.scan(extra)
+            tokens = base | session_symbol_names([*analysed.values(), *context.values()])
+            if tokens == screen.tokens and not grew:
                 break
     else:
-        run(list(pending.values()))
+        run(list(pending.values()), analysed)
 
-    index = ProjectIndex(analysed.values(), loader=_Loader(request, cache, analysed).load)
+    index = ProjectIndex(analysed.values(), loader=_Loader(request, cache, {**context, **analysed}).load)
     rules = all_rules()
     cwd = Path.cwd()
     for path_str, facts in analysed.items():
@@ -198,31 +213,126 @@ class _Loader:
         self.request = request
         self.cache = cache
         self.analysed = analysed
+        self.listings: dict = {}
 
     def load(self, module: str, origin: str) -> FileFacts | None:
-        rel = Path(*module.split("."))
-        start = Path(origin).parent if origin else self.request.root
-        for directory in [start, *start.parents][:10]:
-            for candidate in (directory / rel.with_suffix(".py"), directory / rel / "__init__.py"):
-                if not candidate.is_file():
-                    continue
-                known = self.analysed.get(str(candidate))
-                if known is not None:
-                    return known
-                try:
-                    data = read_bytes(candidate)
-                except OSError:
-                    return None
-                if len(data) > self.request.max_file_size:
-                    return None
-                is_package = candidate.name == "__init__.py"
-                key = content_key(data, module, is_package)
-                facts = self.cache.get(str(candidate), key)
-                if facts is None:
-                    facts = analyze(data, str(candidate), module, is_package)
-                    self.cache.put(str(candidate), key, facts)
-                return facts
+        candidate = find_module(module, origin, self.request.root, self.listings)
+        if candidate is None:
+            return None
+        known = self.analysed.get(str(candidate))
+        if known is not None:
+            return known
+        try:
+            data = read_bytes(candidate)
+        except OSError:
+            return None
+        if len(data) > self.request.max_file_size:
+            return None
+        is_package = candidate.name == "__init__.py"
+        key = content_key(data, module, is_package)
+        facts = self.cache.get(str(candidate), key)
+        if facts is None:
+            facts = analyze(data, str(candidate), module, is_package)
+            self.cache.put(str(candidate), key, facts)
+        return facts
+
+
+def find_module(module: str, origin: str, root: Path, listings: dict | None = None) -> Path | None:
+    """The file that defines `module` as seen from the file `origin`: the first
+    `<dir>/<module path>.py` or `<dir>/<module path>/__init__.py`, walking up from
+    the importing file's directory (at most 10 levels).  `listings` caches
+    directory listings for one run, so most misses cost no `stat`."""
+    parts = module.split(".")
+    if not all(part.isidentifier() for part in parts):
         return None
+    rel = Path(*parts)
+    start = Path(origin).parent if origin else root
+    for directory in [start, *start.parents][:10]:
+        if listings is not None:
+            names = listings.get(directory)
+            if names is None:
+                try:
+                    names = listings[directory] = frozenset(os.listdir(directory))
+                except OSError:
+                    names = listings[directory] = frozenset()
+            if parts[0] not in names and f"{parts[0]}.py" not in names:
+                continue
+        for candidate in (directory / rel.with_suffix(".py"), directory / rel / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+# Import statements, found in the raw bytes (an over-approximation is harmless:
+# it only makes the screen look at more modules).
+_FROM_IMPORT = re.compile(rb"(?:^|[;:])[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(\([^)]*\)|(?:[^\n#;\\]|\\\n)*)", re.M)
+_IMPORT = re.compile(rb"(?:^|[;:])[ \t]*import[ \t]+((?:[^\n#;\\]|\\\n)+)", re.M)
+_WORD = re.compile(rb"[A-Za-z_][\w.]*")
+
+
+def imported_modules(data: bytes, module: str, is_package: bool) -> set[str]:
+    """Every module a file's import statements might refer to, as absolute names."""
+    package = module if is_package else module.rpartition(".")[0]
+    out: set[str] = set()
+    for match in _FROM_IMPORT.finditer(data):
+        spec = match.group(1).decode("ascii", "replace")
+        level = len(spec) - len(spec.lstrip("."))
+        base = spec[level:]
+        if level:
+            parts = package.split(".") if package else []
+            keep = len(parts) - (level - 1)
+            prefix = ".".join(parts[: max(keep, 0)])
+            base = ".".join(p for p in (prefix, base) if p)
+        if base:
+            out.add(base)
+        for word in _WORD.findall(match.group(2)):
+            name = word.decode("ascii", "replace")
+            if name != "as" and "." not in name:
+                out.add(f"{base}.{name}" if base else name)
+    for match in _IMPORT.finditer(data):
+        for word in _WORD.findall(match.group(1)):
+            parts = word.decode("ascii", "replace").split(".")
+            if parts[0] != "as":
+                out.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return out
+
+
+class _Outside:
+    """Project modules imported (transitively) by the linted files but not linted
+    themselves, waiting to pass the screen."""
+
+    def __init__(self, request: LintRequest, sources: dict[str, _Source]):
+        self.request = request
+        self.linted = set(sources)
+        self.seen: set[str] = set()
+        self.pending: dict[str, _Source] = {}
+        self._found: dict[tuple[str, Path], Path | None] = {}
+        self.listings: dict = {}
+
+    def scan(self, batch) -> bool:
+        """Queue the outside modules that `batch` imports; True if any were new."""
+        grew = False
+        for src in batch:
+            for module in imported_modules(src.data, src.module, src.is_package):
+                key = (module, src.path.parent)
+                if key not in self._found:
+                    self._found[key] = find_module(module, str(src.path), self.request.root, self.listings)
+                path = self._found[key]
+                if path is None or str(path) in self.linted or str(path) in self.seen:
+                    continue
+                self.seen.add(str(path))
+                try:
+                    if os.stat(path).st_size > self.request.max_file_size:
+                        continue
+                    data = read_bytes(path)
+                except OSError:
+                    continue
+                if b"\x00" in data:
+                    continue
+                is_package = path.name == "__init__.py"
+                self.pending[str(path)] = _Source(path, data, module, is_package, content_key(data, module, is_package))
+                grew = True
+        return grew
 
 
 def _ignored_codes(path: Path, request: LintRequest) -> frozenset[str]:

@@ -31,6 +31,8 @@ KNOWN_KEYS = {
 @dataclass
 class Config:
     path: Path | None = None
+    #: how messages name the settings' origin, e.g. "/p/pyproject.toml [tool.sessionlint]"
+    where: str = ""
     root: Path = field(default_factory=Path.cwd)
     select: list[str] | None = None
     extend_select: list[str] = field(default_factory=list)
@@ -58,7 +60,8 @@ def find_config(start: Path) -> Path | None:
                 data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
                 return pyproject  # let load_config report it properly
-            if "sessionlint" in data.get("tool", {}):
+            tool = data.get("tool")
+            if isinstance(tool, dict) and "sessionlint" in tool:
                 return pyproject
     return None
 
@@ -78,7 +81,8 @@ def load_config(path: Path | None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}; fix the file or pass --config with another one") from None
     if path.name == "pyproject.toml":
-        table = data.get("tool", {}).get("sessionlint", {})
+        tool = data.get("tool", {})
+        table = tool.get("sessionlint", {}) if isinstance(tool, dict) else {}
         where = f"{path} [tool.sessionlint]"
     else:
         table = data
@@ -91,7 +95,7 @@ def load_config(path: Path | None) -> Config:
             f"{where}: unknown setting(s) {', '.join(map(repr, unknown))}; "
             f"known settings are: {', '.join(sorted(KNOWN_KEYS))}"
         )
-    config = Config(path=path, root=path.parent)
+    config = Config(path=path, root=path.parent, where=where)
 
     def strings(key: str) -> list[str] | None:
         if key not in table:
@@ -130,5 +134,8 @@ def load_config(path: Path | None) -> Config:
             raise ConfigError(f"{where}: `max-file-size` must be a positive number of bytes")
         config.max_file_size = value
     if "output-format" in table:
-        config.output_format = str(table["output-format"])
+        formats = ("text", "json", "sarif", "github", "junit")
+        if table["output-format"] not in formats:
+            raise ConfigError(f"{where}: `output-format` must be one of {', '.join(formats)}, got {table['output-format']!r}")
+        config.output_format = table["output-format"]
     return config

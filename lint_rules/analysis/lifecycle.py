@@ -42,7 +42,7 @@ class CloseCall:
 
 def owned_sessions(model: ModuleModel, func: FunctionInfo) -> list[OwnedSession]:
     out: list[OwnedSession] = []
-    for node in func.body_nodes():
+    for node in func.of_type(cst.Assign, cst.AnnAssign):
         targets: list[cst.BaseExpression] = []
         value = None
         if isinstance(node, cst.Assign) and len(node.targets) == 1:
@@ -78,20 +78,19 @@ def close_calls(func: FunctionInfo, key: str, methods=("close",)) -> list[CloseC
 
 def managed_by_with(func: FunctionInfo, key: str) -> bool:
     """`with db:` / `async with db:` / `with db.begin():` somewhere in the function."""
-    for node in func.body_nodes():
-        if isinstance(node, cst.With):
-            for item in node.items:
-                expr = item.item
-                if dotted(expr) == key:
-                    return True
-                if isinstance(expr, cst.Call) and receiver(expr) == key and call_name(expr) in ("begin",):
-                    return True
+    for node in func.of_type(cst.With):
+        for item in node.items:
+            expr = item.item
+            if dotted(expr) == key:
+                return True
+            if isinstance(expr, cst.Call) and receiver(expr) == key and call_name(expr) in ("begin",):
+                return True
     return False
 
 
 def escapes(func: FunctionInfo, key: str) -> bool:
     """Does the function hand the session (or its `close`) to someone else?"""
-    for node in func.body_nodes():
+    for node in func.of_type(cst.Return, cst.Yield, cst.Assign, cst.Call, cst.Attribute):
         if isinstance(node, (cst.Return, cst.Yield)) and node.value is not None and _hands_over(node.value, key):
             return True
         if isinstance(node, cst.Assign) and _mentions(node.value, key, exact=True):
@@ -110,8 +109,8 @@ def escapes(func: FunctionInfo, key: str) -> bool:
 
 def yields_session(func: FunctionInfo, key: str) -> bool:
     return any(
-        isinstance(node, cst.Yield) and node.value is not None and dotted(node.value) == key
-        for node in func.body_nodes()
+        node.value is not None and dotted(node.value) == key
+        for node in func.of_type(cst.Yield)
     )
 
 
@@ -136,7 +135,7 @@ def _mentions(expr: cst.CSTNode, key: str, exact: bool = False) -> bool:
 
 
 def _is_called(func: FunctionInfo, attr: cst.Attribute) -> bool:
-    return any(isinstance(n, cst.Call) and n.func is attr for n in func.body_nodes())
+    return any(n.func is attr for n in func.of_type(cst.Call))
 
 
 def _is_catch_all(node: cst.CSTNode) -> bool:
@@ -195,24 +194,23 @@ def session_refs(model: ModuleModel, func: FunctionInfo) -> dict[str, SessionRef
             refs[param.name.value] = SessionRef(param.name.value, reqs, shared=False)
     for owned in owned_sessions(model, func):
         refs.setdefault(owned.key, SessionRef(owned.key, owned.requires, shared=False))
-    for node in func.body_nodes():
-        if isinstance(node, cst.With):
-            for item in node.items:
-                if item.asname is None:
-                    continue
-                key = dotted(item.asname.name)
-                reqs = model.session_ctor(item.item, func)
-                if reqs is None and isinstance(item.item, cst.Call) and call_name(item.item) == "begin":
-                    reqs = model.factory(item.item.func.value, func)  # `with SessionLocal.begin() as s`
-                if key and reqs is not None:
-                    refs.setdefault(key, SessionRef(key, reqs, shared=False))
+    for node in func.of_type(cst.With):
+        for item in node.items:
+            if item.asname is None:
+                continue
+            key = dotted(item.asname.name)
+            reqs = model.session_ctor(item.item, func)
+            if reqs is None and isinstance(item.item, cst.Call) and call_name(item.item) == "begin":
+                reqs = model.factory(item.item.func.value, func)  # `with SessionLocal.begin() as s`
+            if key and reqs is not None:
+                refs.setdefault(key, SessionRef(key, reqs, shared=False))
     if func.cls is not None:
         for attr, reqs in class_session_attributes(model, func.cls).items():
             refs.setdefault(f"self.{attr}", SessionRef(f"self.{attr}", reqs, shared=False))
     # Module-level session objects used directly.
     assigned_here = set(func.locals) | {p.name.value for p in func.params}
-    for node in func.body_nodes():
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+    for node in func.of_type(cst.Call):
+        if isinstance(node.func, cst.Attribute):
             base = node.func.value
             if isinstance(base, cst.Name) and base.value not in refs:
                 name = base.value
@@ -238,6 +236,12 @@ def module_session(model: ModuleModel, name: str) -> Reqs | None:
 
 def class_session_attributes(model: ModuleModel, cls) -> dict[str, Reqs]:
     """`attr` -> requirements, for `self.attr` that hold a session in `cls`."""
+    if cls.session_attributes is None:
+        cls.session_attributes = _class_session_attributes(model, cls)
+    return cls.session_attributes
+
+
+def _class_session_attributes(model: ModuleModel, cls) -> dict[str, Reqs]:
     found: dict[str, Reqs] = {}
     body = cls.node.body.body if isinstance(cls.node.body, cst.IndentedBlock) else []
     for line in body:
@@ -249,8 +253,8 @@ def class_session_attributes(model: ModuleModel, cls) -> dict[str, Reqs]:
                         found[small.target.value] = reqs
     for method in cls.methods:
         params = {p.name.value: p for p in method.params}
-        for node in method.body_nodes():
-            if not isinstance(node, cst.Assign) or len(node.targets) != 1:
+        for node in method.of_type(cst.Assign):
+            if len(node.targets) != 1:
                 continue
             target = dotted(node.targets[0].target) or ""
             if not target.startswith("self.") or target.count(".") != 1:

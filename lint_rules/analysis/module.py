@@ -68,6 +68,8 @@ class ClassInfo:
     qualname: str
     bases: list[str | None]
     methods: list["FunctionInfo"] = field(default_factory=list)
+    #: memo for lifecycle.class_session_attributes
+    session_attributes: dict | None = field(default=None, repr=False)
 
 
 @dataclass(eq=False)
@@ -82,6 +84,9 @@ class FunctionInfo:
     is_generator: bool
     locals: dict[str, cst.BaseExpression] = field(default_factory=dict)
     globals_declared: set[str] = field(default_factory=set)
+    _body_nodes: list | None = field(default=None, repr=False)
+    _calls_by_method: dict | None = field(default=None, repr=False)
+    _by_type: dict | None = field(default=None, repr=False)
 
     @property
     def params(self) -> list[cst.Param]:
@@ -93,10 +98,43 @@ class FunctionInfo:
             out.append(p.star_kwarg)
         return out
 
-    def body_nodes(self) -> Iterator[cst.CSTNode]:
-        """Every node of the body that runs when this function runs."""
-        for stmt in self.node.body.body if isinstance(self.node.body, cst.IndentedBlock) else [self.node.body]:
-            yield from walk(stmt)
+    def body_nodes(self) -> list[cst.CSTNode]:
+        """Every node of the body that runs when this function runs (source order).
+
+        Computed once: most rules scan the same bodies."""
+        if self._body_nodes is None:
+            body = self.node.body
+            stmts = body.body if isinstance(body, cst.IndentedBlock) else [body]
+            self._body_nodes = [node for stmt in stmts for node in walk(stmt)]
+        return self._body_nodes
+
+    def of_type(self, *types: type) -> list[cst.CSTNode]:
+        """Body nodes of exactly these LibCST classes, in source order.
+
+        Indexed once per function: `isinstance` on LibCST's ABC-based classes is
+        slow, and every rule asks for a few node kinds of the same bodies.
+        """
+        if self._by_type is None:
+            index: dict[type, list[cst.CSTNode]] = {}
+            for node in self.body_nodes():
+                index.setdefault(type(node), []).append(node)
+            self._by_type = index
+        if len(types) == 1:
+            return self._by_type.get(types[0], [])
+        order = {id(n): i for i, n in enumerate(self.body_nodes())} if len(types) > 1 else {}
+        found = [n for t in types for n in self._by_type.get(t, [])]
+        found.sort(key=lambda n: order[id(n)])
+        return found
+
+    def calls(self, method: str) -> list[cst.Call]:
+        """Calls of `<something>.<method>(...)` in the body."""
+        if self._calls_by_method is None:
+            index: dict[str, list[cst.Call]] = {}
+            for node in self.of_type(cst.Call):
+                if isinstance(node.func, cst.Attribute):
+                    index.setdefault(node.func.attr.value, []).append(node)
+            self._calls_by_method = index
+        return self._calls_by_method.get(method, [])
 
     def has_decorator(self, qualnames: frozenset[str], *suffixes: str) -> bool:
         for deco in self.decorators:
@@ -123,7 +161,7 @@ class Symbol:
 
 
 class ModuleModel:
-    def __init__(self, tree: cst.Module, *, path: str, module: str, is_package: bool):
+    def __init__(self, tree: cst.Module, *, path: str, module: str, is_package: bool, source: str = ""):
         self.tree = tree
         self.path = path
         self.module = module
@@ -140,7 +178,8 @@ class ModuleModel:
         self.top_statements: list[tuple[cst.BaseSmallStatement | cst.BaseCompoundStatement, bool]] = []
         self.has_main_guard = False
         self._symbols: dict[str, Symbol | None] = {}
-        self.source = ""
+        #: the file's text, for cheap "can this rule apply at all?" checks
+        self.source = source
         self._collect(tree.body, cls=None, func=None, in_main=False, top=True)
 
     # ----------------------------------------------------------------- collection
@@ -221,7 +260,7 @@ class ModuleModel:
             is_async=node.asynchronous is not None,
             is_generator=False,
         )
-        info.is_generator = any(isinstance(n, (cst.Yield)) for n in info.body_nodes())
+        info.is_generator = bool(info.of_type(cst.Yield))
         self.functions.append(info)
         if cls is not None and parent is None:
             cls.methods.append(info)
@@ -341,14 +380,14 @@ class ModuleModel:
         if func.has_decorator(N.CACHE_DECORATORS, "lru_cache", "cache"):
             return None  # a cached getter hands out one shared object, not new ones
         if func.is_generator:
-            for node in func.body_nodes():
-                if isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):
+            for node in func.of_type(cst.Yield):
+                if isinstance(node.value, cst.BaseExpression):
                     reqs = self.session_value(node.value, func)
                     if reqs is not None:
                         return Symbol("session_gen", reqs)
             return None
-        for node in func.body_nodes():
-            if isinstance(node, cst.Return) and node.value is not None:
+        for node in func.of_type(cst.Return):
+            if node.value is not None:
                 reqs = self.session_value(node.value, func)
                 if reqs is not None:
                     return Symbol("session_fn", reqs)
@@ -439,9 +478,15 @@ class ModuleModel:
         if reqs is not None:
             return reqs
         if isinstance(expr, cst.Name):
-            for node in func.body_nodes():
-                if isinstance(node, cst.Assign) and any(
-                    isinstance(t.target, cst.Name) and t.target.value == expr.value for t in node.targets
+            for node in func.of_type(cst.Assign, cst.AnnAssign, cst.With):
+                if (
+                    isinstance(node, cst.Assign)
+                    and any(isinstance(t.target, cst.Name) and t.target.value == expr.value for t in node.targets)
+                ) or (
+                    isinstance(node, cst.AnnAssign)
+                    and node.value is not None
+                    and isinstance(node.target, cst.Name)
+                    and node.target.value == expr.value
                 ):
                     reqs = self.session_ctor(node.value, func)
                     if reqs is not None:

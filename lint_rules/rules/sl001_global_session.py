@@ -90,22 +90,21 @@ class GlobalSession(Rule):
         for func in model.functions:
             if not func.globals_declared:
                 continue
-            for node in func.body_nodes():
-                if isinstance(node, (cst.Assign, cst.AnnAssign)):
-                    targets = (
-                        [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+            for node in func.of_type(cst.Assign, cst.AnnAssign):
+                targets = (
+                    [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+                )
+                names = [t.value for t in targets if isinstance(t, cst.Name)]
+                if not any(n in func.globals_declared for n in names) or node.value is None:
+                    continue
+                reqs = model.session_ctor(node.value, func)
+                if reqs is not None:
+                    report(
+                        node.value,
+                        f"`{func.name}` stores a session in the global `{names[0]}`, so every "
+                        f"later caller shares it; create one per request or task instead",
+                        reqs,
                     )
-                    names = [t.value for t in targets if isinstance(t, cst.Name)]
-                    if not any(n in func.globals_declared for n in names) or node.value is None:
-                        continue
-                    reqs = model.session_ctor(node.value, func)
-                    if reqs is not None:
-                        report(
-                            node.value,
-                            f"`{func.name}` stores a session in the global `{names[0]}`, so every "
-                            f"later caller shares it; create one per request or task instead",
-                            reqs,
-                        )
 
 
 def _import_time_calls(stmt: cst.CSTNode):

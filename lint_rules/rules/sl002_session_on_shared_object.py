@@ -66,7 +66,7 @@ class SessionOnSharedObject(Rule):
         scopes: list[tuple[FunctionInfo | None, cst.CSTNode]] = [
             (None, stmt) for stmt, _ in model.top_statements
         ]
-        scopes += [(func, stmt) for func in model.functions for stmt in func.body_nodes()]
+        scopes += [(func, stmt) for func in model.functions for stmt in func.of_type(cst.Assign, cst.AnnAssign)]
         for func, node in scopes:
             for target, value in _assignments(node):
                 if not isinstance(target, cst.Attribute) or not isinstance(target.value, cst.Attribute):
@@ -94,10 +94,14 @@ class SessionOnSharedObject(Rule):
                     continue
                 for small in line.body:
                     for target, value in _assignments(small):
-                        reqs = model.session_ctor(value)
-                        if reqs is not None:
+                        # Any constructor evaluated in the class body, including
+                        # `field(default=SessionLocal())` (not `default_factory=`).
+                        for call in (n for n in walk(value) if isinstance(n, cst.Call)):
+                            reqs = model.session_ctor(call)
+                            if reqs is None:
+                                continue
                             report(
-                                value,
+                                call,
                                 f"Session created in the body of class `{cls.name}` is evaluated "
                                 f"once at import and shared by every instance; pass a session in "
                                 f"per request instead",
@@ -106,7 +110,11 @@ class SessionOnSharedObject(Rule):
 
     def _defaults(self, model: ModuleModel, report: RuleReporter) -> None:
         nodes = [f.node for f in model.functions]
-        nodes += [n for n in walk(model.tree, enter_scopes=True) if isinstance(n, cst.Lambda)]
+        if "lambda" in model.source:
+            nodes += [n for f in model.functions for n in f.of_type(cst.Lambda)]
+            for stmt, _ in model.top_statements:
+                if isinstance(stmt, cst.BaseSmallStatement):
+                    nodes += [n for n in walk(stmt) if isinstance(n, cst.Lambda)]
         for node in nodes:
             params = node.params
             for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
@@ -126,8 +134,8 @@ class SessionOnSharedObject(Rule):
         for func in model.functions:
             if not func.has_decorator(N.CACHE_DECORATORS, "lru_cache", "cache"):
                 continue
-            for node in func.body_nodes():
-                if isinstance(node, cst.Return) and node.value is not None:
+            for node in func.of_type(cst.Return):
+                if node.value is not None:
                     reqs = model.session_value(node.value, func)
                     if reqs is not None:
                         target = node.value if isinstance(node.value, cst.Call) else node
@@ -146,7 +154,7 @@ class SessionOnSharedObject(Rule):
             for method in cls.methods:
                 if method.name != "__init__":
                     continue
-                for node in method.body_nodes():
+                for node in method.of_type(cst.Assign, cst.AnnAssign):
                     for target, value in _assignments(node):
                         if dotted(target) is None or not (dotted(target) or "").startswith("self."):
                             continue

@@ -95,8 +95,8 @@ class SessionNotClosed(Rule):
 
     def _inline(self, model: ModuleModel, func, report: RuleReporter) -> None:
         """`SessionLocal().query(...)`: a session nobody can ever close."""
-        for node in func.body_nodes():
-            if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Call):
+        for node in func.of_type(cst.Attribute):
+            if isinstance(node.value, cst.Call):
                 reqs = model.session_ctor(node.value, func)
                 if reqs is not None and node.attr.value not in ("begin", "__enter__"):
                     report(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from sessionlint.lint_rules.analysis import names as N
-from sessionlint.lint_rules.analysis.module import ModuleModel
+from sessionlint.lint_rules.analysis.module import ModuleModel, dotted
 from sessionlint.lint_rules.analysis.walk import walk
 from sessionlint.lint_rules.model import Requirement, Severity
 from sessionlint.lint_rules.rule import Rule, RuleReporter
@@ -62,8 +62,8 @@ class DependencyReturnsSession(Rule):
                 continue
             if func.has_decorator(N.CACHE_DECORATORS, "lru_cache", "cache"):
                 continue  # SL002
-            for node in func.body_nodes():
-                if isinstance(node, cst.Return) and node.value is not None:
+            for node in func.of_type(cst.Return):
+                if node.value is not None:
                     reqs = model.session_value(node.value, func)
                     if reqs is None:
                         continue
@@ -76,6 +76,8 @@ class DependencyReturnsSession(Rule):
                         reqs + (used,),
                         func.qualname,
                     )
+        if "Depends" not in model.source and "Security" not in model.source:
+            return
         for node in walk(model.tree, enter_scopes=True):
             if not isinstance(node, cst.Call):
                 continue
@@ -93,6 +95,4 @@ class DependencyReturnsSession(Rule):
 
 
 def _text(node: cst.BaseExpression) -> str:
-    from sessionlint.lint_rules.analysis.module import dotted
-
     return dotted(node) or "..."

@@ -72,6 +72,8 @@ class MissingRollback(Rule):
 
     def check(self, model: ModuleModel, report: RuleReporter) -> None:
         for func in model.functions:
+            if not (func.calls("commit") or func.calls("flush") or func.is_generator):
+                continue  # nothing here can leave a session inactive
             refs = L.session_refs(model, func)
             if not refs:
                 continue
@@ -121,8 +123,8 @@ class MissingRollback(Rule):
         yielded = [key for key in refs if L.yields_session(func, key)]
         if not yielded:
             return
-        for node in func.body_nodes():
-            if not isinstance(node, cst.Try) or not any(isinstance(n, cst.Yield) for n in walk(node.body)):
+        for node in func.of_type(cst.Try):
+            if not any(isinstance(n, cst.Yield) for n in walk(node.body)):
                 continue
             for handler in node.handlers:
                 catches_all = handler.type is None or dotted(handler.type) in ("Exception", "BaseException")
@@ -136,9 +138,7 @@ class MissingRollback(Rule):
                     )
 
     def _shared_commits(self, func: FunctionInfo, refs, protected, report) -> None:
-        for node in func.body_nodes():
-            if not isinstance(node, cst.Call) or call_name(node) != "commit":
-                continue
+        for node in func.calls("commit"):
             key = receiver(node)
             ref = refs.get(key or "")
             if ref is None or not ref.shared or id(node) in protected:

@@ -47,6 +47,17 @@ def run_check(args) -> int:
         config = load_config(find_config(start.resolve() if start.exists() else Path.cwd()))
 
     rules = all_rules()
+    # Name the config file when one of its rule selectors is unknown.
+    for key, values in (
+        ("select", config.select or []),
+        ("extend-select", config.extend_select),
+        ("ignore", config.ignore),
+        *(("per-file-ignores", codes) for codes in config.per_file_ignores.values()),
+    ):
+        try:
+            expand_all(values, rules)
+        except ConfigError as exc:
+            raise ConfigError(f"{config.where or config.path}: `{key}`: {exc}") from None
     select = _split(args.select) if args.select is not None else config.select
     selected = resolve_selection(
         rules,

@@ -1,0 +1,97 @@
+# sessionlint: developer entry points.
+#
+#   make demo    set up .venv, then lint the sample apps: every unsafe arm must be
+#                flagged and every safe arm must be clean
+#   make test    set up .venv, then run the whole test suite (what .ci/run runs)
+#
+# `make` alone prints this help. Both targets create .venv themselves (once; again
+# only when pyproject.toml or setup.py change), so from a fresh clone they are all
+# a new user needs.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SESSIONLINT := $(BIN)/sessionlint
+
+# Extra pytest arguments, e.g. make test PYTEST_ARGS='-q -m "not slow"'
+PYTEST_ARGS ?= -q
+
+# Databases for the harness tests (not used by the linter tests). Set them in the
+# environment to point elsewhere.
+SESSIONLINT_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+SESSIONLINT_TEST_MARIADB_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
+
+.PHONY: help venv demo test lint clean
+
+help:
+	@echo "sessionlint make targets:"
+	@echo "  make demo    lint the sample apps: unsafe arms flagged, safe arms clean"
+	@echo "  make test    run the whole test suite (the same command CI runs: .ci/run)"
+	@echo "  make lint    run sessionlint on this repository"
+	@echo "  make venv    create $(VENV) and install sessionlint[test] in it (demo/test do this)"
+	@echo "  make clean   remove $(VENV), caches and build output"
+	@echo "Variables: PYTHON=$(PYTHON)  PYTEST_ARGS='$(PYTEST_ARGS)'"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml setup.py
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+	  || { echo "sessionlint needs Python >= 3.10; $(PYTHON) is $$($(PYTHON) -V 2>&1). Try: make $(MAKECMDGOALS) PYTHON=python3.11" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV) \
+	  || { echo "'$(PYTHON) -m venv' failed; on Debian/Ubuntu install python3-venv first" >&2; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+	@echo "$(VENV) is ready: $$($(BIN)/python -V), $$($(SESSIONLINT) --version)"
+
+# Each sample app has an unsafe and a safe arm. The arms' files are named
+# explicitly, because the repository's own [tool.sessionlint] config excludes the
+# unsafe arms (so that `make lint` passes) and explicitly named files are always
+# linted. Exit status 1 ("findings") is the expected result for an unsafe arm.
+demo: venv
+	@status=0; apps=0; summary=""; \
+	for dir in sample_apps/*/; do \
+	  app=$${dir%/}; \
+	  [[ -d $$app/unsafe && -d $$app/safe ]] || continue; \
+	  apps=$$((apps + 1)); name=$${app#sample_apps/}; \
+	  for arm in unsafe safe; do \
+	    if [[ $$arm == unsafe ]]; then want=1; else want=0; fi; \
+	    echo; echo "=== $$name / $$arm arm ($$( ((want)) && echo 'expected: findings' || echo 'expected: clean'))"; \
+	    mapfile -t files < <(find "$$app/$$arm" -name '*.py' | sort); \
+	    rc=0; $(SESSIONLINT) check --no-cache --show-source "$${files[@]}" || rc=$$?; \
+	    if [[ $$rc == 1 ]]; then \
+	      rules=$$($(SESSIONLINT) check --no-cache --statistics "$${files[@]}" | awk -F'\t' '{printf "%s%s %s x%s", sep, $$2, $$3, $$1; sep=", "}' || true); \
+	      result="flagged ($$rules)"; \
+	    elif [[ $$rc == 0 ]]; then result="clean"; \
+	    else result="error (exit $$rc)"; fi; \
+	    if [[ $$rc == $$want ]]; then mark="ok  "; else mark="FAIL"; status=1; fi; \
+	    summary+="  $$mark $$name/$$arm: $$result"$$'\n'; \
+	  done; \
+	done; \
+	if (( apps == 0 )); then echo "no sample apps with unsafe/ and safe/ arms found under sample_apps/" >&2; exit 1; fi; \
+	echo; echo "=== summary: unsafe arms must be flagged, safe arms must be clean"; printf '%s' "$$summary"; \
+	if (( status )); then echo "demo FAILED: an arm did not come out as expected" >&2; else echo "demo passed"; fi; \
+	exit $$status
+
+# pytest exits 5 when it collected no tests: that is a failure too.
+test: export SESSIONLINT_TEST_POSTGRES_URL := $(SESSIONLINT_TEST_POSTGRES_URL)
+test: export SESSIONLINT_TEST_MARIADB_URL := $(SESSIONLINT_TEST_MARIADB_URL)
+test: venv
+	@echo "$$($(BIN)/python -V), $$($(SESSIONLINT) --version); databases: $$SESSIONLINT_TEST_POSTGRES_URL $$SESSIONLINT_TEST_MARIADB_URL"
+	@echo "$(BIN)/python -m pytest $(PYTEST_ARGS)"
+	@rc=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [[ $$rc == 5 ]]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; \
+	exit $$rc
+
+lint: venv
+	$(SESSIONLINT) check .
+
+clean:
+	rm -rf $(VENV) build dist ./*.egg-info .sessionlint_cache .pytest_cache .hypothesis .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
