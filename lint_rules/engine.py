@@ -109,9 +109,8 @@ def lint(request: LintRequest) -> Report:
                 del outside.pending[str(src.path)]
             run(batch, analysed)
             run(extra, context, count=False)
-            grew = outside.scan(extra)
             tokens = base | session_symbol_names([*analysed.values(), *context.values()])
-            if tokens == screen.tokens and not grew:
+            if tokens == screen.tokens:
                 break
     else:
         run(list(pending.values()), analysed)
@@ -298,27 +297,37 @@ def imported_modules(data: bytes, module: str, is_package: bool) -> set[str]:
 
 
 class _Outside:
-    """Project modules imported (transitively) by the linted files but not linted
-    themselves, waiting to pass the screen."""
+    """Project modules (files under the root) imported, directly or through each
+    other, by the linted files but not linted themselves, waiting to pass the
+    screen.  Modules outside the root are left to the resolver's lazy loader; a
+    session factory defined there and imported under a name that contains none of
+    the screen's tokens is the one case the screen can still miss."""
 
     def __init__(self, request: LintRequest, sources: dict[str, _Source]):
         self.request = request
         self.linted = set(sources)
+        self.root = Path(os.path.normpath(request.root.resolve() if not request.root.is_absolute() else request.root))
         self.seen: set[str] = set()
         self.pending: dict[str, _Source] = {}
         self._found: dict[tuple[str, Path], Path | None] = {}
         self.listings: dict = {}
 
     def scan(self, batch) -> bool:
-        """Queue the outside modules that `batch` imports; True if any were new."""
+        """Queue the outside modules that `batch` imports, and those they import."""
         grew = False
-        for src in batch:
+        work = list(batch)
+        while work:
+            src = work.pop()
             for module in imported_modules(src.data, src.module, src.is_package):
                 key = (module, src.path.parent)
                 if key not in self._found:
                     self._found[key] = find_module(module, str(src.path), self.request.root, self.listings)
                 path = self._found[key]
                 if path is None or str(path) in self.linted or str(path) in self.seen:
+                    continue
+                if self.root not in path.parents:
+                    # Only the project's own modules: following imports into
+                    # installed packages would parse half of site-packages.
                     continue
                 self.seen.add(str(path))
                 try:
@@ -330,7 +339,9 @@ class _Outside:
                 if b"\x00" in data:
                     continue
                 is_package = path.name == "__init__.py"
-                self.pending[str(path)] = _Source(path, data, module, is_package, content_key(data, module, is_package))
+                found = _Source(path, data, module, is_package, content_key(data, module, is_package))
+                self.pending[str(path)] = found
+                work.append(found)
                 grew = True
         return grew
 

@@ -21,6 +21,11 @@ from sessionlint.lint_rules.model import Requirement
 Reqs = tuple[Requirement, ...]
 YES: Reqs = ()
 
+# Decorator methods that register a FastAPI/Starlette path operation.
+ROUTE_METHODS = frozenset(
+    {"get", "post", "put", "delete", "patch", "options", "head", "trace", "api_route", "websocket", "route"}
+)
+
 
 def _and(*parts: Reqs | None) -> Reqs | None:
     out: list[Requirement] = []
@@ -180,6 +185,7 @@ class ModuleModel:
         self._symbols: dict[str, Symbol | None] = {}
         #: the file's text, for cheap "can this rule apply at all?" checks
         self.source = source
+        self._local_dependencies: set[str] | None = None
         self._collect(tree.body, cls=None, func=None, in_main=False, top=True)
 
     # ----------------------------------------------------------------- collection
@@ -612,6 +618,28 @@ class ModuleModel:
         if name.split(".")[0] in self.imports:
             return self._external("session_gen", qualname)
         return None
+
+    def is_route(self, func: FunctionInfo) -> bool:
+        """A path operation: `@app.get(...)`, `@router.post(...)`, `@app.api_route(...)`."""
+        for deco in func.node.decorators:
+            expr = deco.decorator
+            if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
+                if expr.func.attr.value in ROUTE_METHODS:
+                    return True
+        return False
+
+    def dependency_functions(self) -> set[str]:
+        """Names of this module's functions used in a `Depends(...)` in this module."""
+        if self._local_dependencies is None:
+            found: set[str] = set()
+            if "Depends" in self.source or "Security" in self.source or not self.source:
+                for func in self.functions:
+                    for param in func.params:
+                        target = self.param_dependency(param)
+                        if isinstance(target, cst.Name):
+                            found.add(target.value)
+            self._local_dependencies = found
+        return self._local_dependencies
 
     def is_request_like(self, name: str, func: FunctionInfo | None) -> bool:
         """Does `name` hold the current request (so `name.state` is per-request)?"""
