@@ -9,6 +9,7 @@ import libcst as cst
 from sessionlint.lint_rules.analysis.module import ModuleModel
 from sessionlint.lint_rules.analysis.walk import walk
 from sessionlint.lint_rules.facts import FileFacts
+from sessionlint.lint_rules.fixes.build import build_fix
 from sessionlint.lint_rules.model import Candidate, FileError, Span
 from sessionlint.lint_rules.positions import node_ranges
 from sessionlint.lint_rules.registry import all_rules
@@ -69,7 +70,8 @@ def analyze(data: bytes, path: str, module: str, is_package: bool) -> FileFacts:
             if key in seen:
                 continue
             seen.add(key)
-            facts.candidates.append(Candidate(code, raw.message, span, raw.requires, raw.subject))
+            fix = build_fix(tree, text, raw.fix) if raw.fix is not None else None
+            facts.candidates.append(Candidate(code, raw.message, span, raw.requires, raw.subject, fix))
     facts.exports = model.exports()
     facts.depends_uses = _depends_uses(model, text)
     return facts

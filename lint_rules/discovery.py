@@ -31,7 +31,7 @@ class _Excluder:
     def __init__(self, options: DiscoveryOptions):
         self.root = options.root
         patterns = list(options.exclude) + list(options.extend_exclude)
-        self.spec = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        self.spec = pathspec.GitIgnoreSpec.from_lines(patterns)
         self.respect_gitignore = options.respect_gitignore
         self._gitignores: dict[Path, pathspec.PathSpec | None] = {}
         self._tops: dict[Path, Path | None] = {}
@@ -44,7 +44,9 @@ class _Excluder:
 
     def excluded(self, path: Path, is_dir: bool) -> bool:
         rel = self._relative(path)
-        names = [path.name] if rel is None else [rel, path.name]
+        # Inside the root the relative path says it all (a basename would wrongly
+        # match anchored patterns like `/top.py` in every directory).
+        names = [path.name] if rel is None else [rel]
         suffix = "/" if is_dir else ""
         if any(self.spec.match_file(name + suffix) for name in names):
             return True
@@ -55,7 +57,7 @@ class _Excluder:
             spec = None
             try:
                 lines = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
-                spec = pathspec.PathSpec.from_lines("gitwildmatch", lines)
+                spec = pathspec.GitIgnoreSpec.from_lines(lines)
             except OSError:
                 pass
             self._gitignores[directory] = spec

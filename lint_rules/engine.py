@@ -36,6 +36,8 @@ class LintRequest:
     jobs: int | None = None
     stdin: bytes | None = None
     stdin_filename: str | None = None
+    #: path -> text to lint instead of the file on disk (fixes not yet written)
+    overrides: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -65,7 +67,8 @@ def lint(request: LintRequest) -> Report:
             _add_source(sources, path, request.stdin, report)
     else:
         for path in discover(request.paths, request.discovery):
-            data = _read(path, request.max_file_size, report)
+            override = request.overrides.get(str(path))
+            data = override if override is not None else _read(path, request.max_file_size, report)
             if data is not None:
                 _add_source(sources, path, data, report)
     report.files_checked = len(sources) + len(report.errors)
@@ -137,11 +140,12 @@ def lint(request: LintRequest) -> Report:
                 Finding(
                     code=code,
                     name=rule.name,
-                    message=candidate.message + index.describe_users(candidate, lambda p: _display(Path(p), cwd)),
+                    message=candidate.message + index.describe_users(candidate, lambda p: _display(Path(p), cwd), path_str),
                     filename=_display(path, cwd),
                     span=candidate.span,
                     severity=rule.severity,
                     url=rule.url(),
+                    fix=candidate.fix.to_json() if candidate.fix is not None else None,
                 )
             )
     for error in report.errors:

@@ -40,6 +40,46 @@ class Requirement:
 
 
 @dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace the text in `span` with `content` (an insertion has an empty span).
+
+    `filename` is None for an edit of the finding's own file.
+    """
+
+    span: Span
+    content: str
+    filename: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A change that resolves a finding.
+
+    `applicability` follows ruff: "safe" fixes keep the program's meaning and are
+    applied by `--fix`; "unsafe" ones may change behaviour and need `--unsafe-fixes`.
+    """
+
+    message: str
+    applicability: str
+    edits: tuple[Edit, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "applicability": self.applicability,
+            "message": self.message,
+            "edits": [
+                {
+                    "content": edit.content,
+                    "location": {"row": edit.span.row, "column": edit.span.column},
+                    "end_location": {"row": edit.span.end_row, "column": edit.span.end_column},
+                    **({"filename": edit.filename} if edit.filename else {}),
+                }
+                for edit in self.edits
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A possible finding produced by one file's analysis.
 
@@ -54,6 +94,7 @@ class Candidate:
     span: Span
     requires: tuple[Requirement, ...] = ()
     subject: str | None = None
+    fix: Fix | None = None
 
 
 @dataclass(slots=True)
@@ -65,6 +106,7 @@ class Finding:
     span: Span
     severity: Severity
     url: str
+    #: ruff's JSON shape (see `Fix.to_json`); edits of other files carry "filename"
     fix: dict | None = None
 
     def sort_key(self) -> tuple:
@@ -88,3 +130,5 @@ class Report:
     files_checked: int = 0
     files_parsed: int = 0
     files_cached: int = 0
+    #: findings resolved by `--fix` in this run
+    fixed: int = 0

@@ -109,7 +109,9 @@ class ProjectIndex:
     def accept(self, candidate: Candidate, origin: str) -> bool:
         return all(self.holds(req, origin) for req in candidate.requires)
 
-    def describe_users(self, candidate: Candidate, display: Callable[[str], str] = str) -> str:
+    def describe_users(
+        self, candidate: Candidate, display: Callable[[str], str] = str, here: str = ""
+    ) -> str:
         """', used by route `x` (routes.py)' -- where a dependency is used, if anywhere."""
         if not candidate.subject:
             return ""
@@ -118,4 +120,5 @@ class ProjectIndex:
             return ""
         func, path = users[0]
         more = f" and {len(users) - 1} more" if len(users) > 1 else ""
-        return f" (used by `{func}` in {display(path)}{more})"
+        where = "" if path == here else f" in {display(path)}"
+        return f" (used by `{func}`{where}{more})"

@@ -23,11 +23,26 @@ DOCS_URL = "https://github.com/sessionlint/sessionlint/blob/main/docs/rules/{cod
 
 
 @dataclass(slots=True)
+class FixSpec:
+    """A fix as the rule sees it: CST nodes and what to put in their place.
+
+    The engine turns it into text edits (and drops it if the result would not
+    parse).  `replacements` maps an original node to its new node,
+    `cst.RemovalSentinel.REMOVE`, or a `cst.FlattenSentinel` of several nodes.
+    """
+
+    message: str
+    applicability: str  # "safe" | "unsafe"
+    replacements: list[tuple["cst.CSTNode", object]]
+
+
+@dataclass(slots=True)
 class RawCandidate:
     node: "cst.CSTNode"
     message: str
     requires: tuple[Requirement, ...]
     subject: str | None
+    fix: FixSpec | None = None
 
 
 class Reporter:
@@ -45,8 +60,10 @@ class RuleReporter:
         self._sink = sink
         self._code = code
 
-    def __call__(self, node, message: str, requires=(), subject: str | None = None) -> None:
-        self._sink.items.append((self._code, RawCandidate(node, message, tuple(requires), subject)))
+    def __call__(
+        self, node, message: str, requires=(), subject: str | None = None, fix: FixSpec | None = None
+    ) -> None:
+        self._sink.items.append((self._code, RawCandidate(node, message, tuple(requires), subject, fix)))
 
 
 class Rule:

@@ -27,6 +27,9 @@ class OutputContext:
     #: whether to color the text output
     color: bool = False
     tool_version: str = ""
+    #: fix applicabilities that `--fix` would apply now ("safe", plus "unsafe"
+    #: with --unsafe-fixes): such findings are marked `[*]` in text output
+    fix_applicabilities: tuple[str, ...] = ("safe",)
 
 
 def render(fmt: str, report: Report, ctx: OutputContext) -> str:

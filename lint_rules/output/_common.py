@@ -25,8 +25,8 @@ def severity_value(severity) -> str:
         return Severity.ERROR.value
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+def plural(count: int, word: str, plural_form: str | None = None) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {plural_form or word + 's'}"
 
 
 def short_description(rule) -> str:

@@ -69,9 +69,10 @@ def render(report: Report, ctx) -> str:
         out.extend(_statistics(findings, ctx))
         return "".join(line + "\n" for line in out)
 
+    applicable = tuple(getattr(ctx, "fix_applicabilities", ("safe",)))
     sources: dict[str, list[str] | None] = {}
     for finding in findings:
-        out.append(_finding_line(finding, color))
+        out.append(_finding_line(finding, color, _fixable(finding, applicable)))
         if getattr(ctx, "show_source", False):
             if finding.filename not in sources:
                 text = ctx.read_source(finding.filename)
@@ -82,8 +83,21 @@ def render(report: Report, ctx) -> str:
             if lines is not None:
                 out.extend(_snippet(finding, lines, color))
 
-    out.append(_summary(len(findings), len({e.filename for e in report.errors})))
+    out.append(
+        _summary(len(findings), len({e.filename for e in report.errors}), getattr(report, "fixed", 0))
+    )
+    fixable = sum(1 for f in findings if _fixable(f, applicable))
+    hidden = sum(1 for f in findings if f.fix and not _fixable(f, applicable))
+    if fixable:
+        out.append(f"[*] {fixable} fixable with the `--fix` option.")
+    if hidden:
+        out.append(f"{plural(hidden, 'hidden fix', 'hidden fixes')} can be enabled with the `--unsafe-fixes` option.")
     return "".join(line + "\n" for line in out)
+
+
+def _fixable(finding: Finding, applicable: tuple[str, ...]) -> bool:
+    fix = finding.fix
+    return bool(fix) and fix.get("applicability", "safe") in applicable
 
 
 def _paint(text: str, style: str, color: bool) -> str:
@@ -101,19 +115,22 @@ def _error_line(error: FileError, color: bool) -> str:
     )
 
 
-def _finding_line(finding: Finding, color: bool) -> str:
+def _finding_line(finding: Finding, color: bool, fixable: bool = False) -> str:
     span = finding.span
     path = _paint(finding.filename, _BOLD, color)
     code = _paint(finding.code, _RED, color)
-    return f"{path}:{span.row}:{span.column}: {code} {finding.message}"
+    marker = " [*]" if fixable else ""
+    return f"{path}:{span.row}:{span.column}: {code}{marker} {finding.message}"
 
 
-def _summary(findings: int, failed_files: int) -> str:
+def _summary(findings: int, failed_files: int, fixed: int = 0) -> str:
     if not findings and not failed_files:
-        return "All checks passed!"
+        return f"Found {plural(fixed, 'error')} ({fixed} fixed, 0 remaining)." if fixed else "All checks passed!"
     failed = (
         f" ({plural(failed_files, 'file')} could not be linted)" if failed_files else ""
     )
+    if fixed:
+        return f"Found {plural(findings + fixed, 'error')} ({fixed} fixed, {findings} remaining){failed}."
     return f"Found {plural(findings, 'error')}{failed}."
 
 

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import libcst as cst
+
 from sessionlint.lint_rules.analysis import lifecycle as L
+from sessionlint.lint_rules.fixes.transforms import enclosing_statement, wrap_in_try_finally
 from sessionlint.lint_rules.analysis.module import ModuleModel
 from sessionlint.lint_rules.model import Severity
-from sessionlint.lint_rules.rule import Rule, RuleReporter
+from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter
 
 
 class CloseNotInFinally(Rule):
@@ -52,7 +55,11 @@ class CloseNotInFinally(Rule):
     or `with SessionLocal() as db: yield db`.
 
     ## Fix safety
-    No automatic fix yet (planned: move the close into `finally:`, which is safe).
+    The fix is safe: it wraps the statements between the session's creation and
+    its `close()` in `try:` and moves the `close()` into `finally:`. On the success
+    path the same statements run in the same order; on the error path the session
+    is now closed, which is the point. It is offered when the creation and the
+    single `close()` are statements of the same block.
     """
 
     code = "SL004"
@@ -85,6 +92,7 @@ class CloseNotInFinally(Rule):
                             func.qualname,
                         )
                     continue  # a generator that never closes is SL003's
+                fix = _fix(func, owned, closes) if len(closes) == 1 else None
                 for close in closes:
                     report(
                         close.node,
@@ -93,4 +101,25 @@ class CloseNotInFinally(Rule):
                         f"into `finally:`",
                         owned.requires,
                         func.qualname,
+                        fix,
                     )
+
+
+def _fix(func, owned, closes) -> FixSpec | None:
+    """Wrap everything between the session's creation and its close in
+    `try: ... finally: <close>` -- possible when both are statements of one block."""
+    created = enclosing_statement(func.node.body, owned.ctor)
+    closed = enclosing_statement(func.node.body, closes[0].node)
+    if created is None or closed is None or created[0] is not closed[0]:
+        return None
+    block, first, final = created[0], created[1] + 1, closed[1]
+    if not isinstance(block.body[final], cst.SimpleStatementLine) or len(block.body[final].body) != 1:
+        return None  # the close shares its line with other statements
+    new_block = wrap_in_try_finally(block, first, final)
+    if new_block is None:
+        return None
+    return FixSpec(
+        f"Move `{owned.key}.close()` into a `finally:` block",
+        "safe",
+        [(block, new_block)],
+    )

@@ -6,7 +6,9 @@ from sessionlint.lint_rules.analysis import names as N
 from sessionlint.lint_rules.analysis.module import ModuleModel, dotted
 from sessionlint.lint_rules.analysis.walk import walk
 from sessionlint.lint_rules.model import Requirement, Severity
-from sessionlint.lint_rules.rule import Rule, RuleReporter
+from sessionlint.lint_rules.analysis.asyncness import factory_is_async
+from sessionlint.lint_rules.fixes.transforms import enclosing_statement, fresh_name, statement
+from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter
 
 
 class DependencyReturnsSession(Rule):
@@ -47,8 +49,10 @@ class DependencyReturnsSession(Rule):
     ```
 
     ## Fix safety
-    No automatic fix yet (planned as unsafe: turning a function into a generator
-    changes what its other callers receive).
+    The fix turns the dependency into a generator: it creates the session, yields
+    it, and closes it in `finally:`. It is unsafe because any other caller of the
+    function (outside `Depends`) now receives a generator instead of a session.
+    `Depends(SessionLocal)` has no automatic fix.
     """
 
     code = "SL005"
@@ -75,6 +79,7 @@ class DependencyReturnsSession(Rule):
                         f"`finally:`",
                         reqs + (used,),
                         func.qualname,
+                        _fix(model, func, node),
                     )
         if "Depends" not in model.source and "Security" not in model.source:
             return
@@ -96,3 +101,44 @@ class DependencyReturnsSession(Rule):
 
 def _text(node: cst.BaseExpression) -> str:
     return dotted(node) or "..."
+
+
+def _fix(model: ModuleModel, func, ret: cst.Return) -> FixSpec | None:
+    """`return SessionLocal()` -> create, `yield`, close in `finally:`."""
+    found = enclosing_statement(func.node.body, ret)
+    if found is None:
+        return None
+    block, index = found
+    line = block.body[index]
+    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+        return None
+    value = ret.value
+    if isinstance(value, cst.Name):
+        name, create = value.value, None
+        ctor = _bound_ctor(func, name)
+    else:
+        name, ctor = fresh_name(func), value
+        create = f"{name} = {cst.Module([]).code_for_node(value)}"
+    if not isinstance(ctor, cst.Call):
+        return None
+    is_async = factory_is_async(model, ctor.func)
+    if is_async is None and func.is_async:
+        return None  # can't tell `close()` from `await close()`
+    close = f"await {name}.close()" if is_async else f"{name}.close()"
+    statements = ([statement(create)] if create else []) + [
+        statement(f"try:\n    yield {name}\nfinally:\n    {close}\n")
+    ]
+    statements[0] = statements[0].with_changes(leading_lines=line.leading_lines)
+    return FixSpec(
+        f"Turn `{func.name}` into a yield dependency that closes the session",
+        "unsafe",
+        [(line, cst.FlattenSentinel(statements))],
+    )
+
+
+def _bound_ctor(func, name: str) -> cst.BaseExpression | None:
+    for node in func.of_type(cst.Assign, cst.AnnAssign):
+        targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+        if any(isinstance(t, cst.Name) and t.value == name for t in targets):
+            return node.value
+    return None

@@ -6,7 +6,9 @@ from sessionlint.lint_rules.analysis import lifecycle as L
 from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, call_name, dotted, receiver
 from sessionlint.lint_rules.analysis.walk import walk, walk_with_parents
 from sessionlint.lint_rules.model import Severity
-from sessionlint.lint_rules.rule import Rule, RuleReporter
+from sessionlint.lint_rules.analysis.asyncness import annotation_is_async, factory_is_async
+from sessionlint.lint_rules.fixes.transforms import statement
+from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter
 
 _WRITES = ("commit", "flush")
 _RESETS = ("rollback", "close")
@@ -62,8 +64,12 @@ class MissingRollback(Rule):
     ```
 
     ## Fix safety
-    No automatic fix yet (planned as unsafe: adding a rollback discards the
-    session's other pending changes).
+    Unsafe fixes: a swallowing handler gets `<session>.rollback()` as its first
+    statement (which also discards the session's other pending changes, so the
+    code after it may behave differently), and a yield dependency's catch-all
+    handler gets a final `raise` (the client then sees the error it was hiding).
+    A commit on a module-level session has no automatic fix: the fix is a
+    per-request session (SL001).
     """
 
     code = "SL006"
@@ -114,6 +120,7 @@ class MissingRollback(Rule):
                     f"PendingRollbackError; call `{key}.rollback()` in the handler",
                     ref.requires,
                     func.qualname,
+                    _prepend_fix(model, func, handler, key, "rollback"),
                 )
                 break
 
@@ -135,6 +142,7 @@ class MissingRollback(Rule):
                         f"a 500 and nothing is logged; re-raise after rolling back (`raise`)",
                         refs[yielded[0]].requires,
                         func.qualname,
+                        _reraise_fix(handler),
                     )
 
     def _shared_commits(self, func: FunctionInfo, refs, protected, report) -> None:
@@ -196,3 +204,46 @@ def _is_use(node: cst.CSTNode, key: str) -> bool:
 
 def _used(body: cst.CSTNode, key: str) -> bool:
     return any(_is_use(n, key) for n in walk(body))
+
+
+def _prepend_fix(model, func: FunctionInfo, handler: cst.ExceptHandler, key: str, method: str) -> FixSpec | None:
+    if not isinstance(handler.body, cst.IndentedBlock):
+        return None
+    awaited = _session_is_async(model, func, key)
+    if awaited is None:
+        return None
+    call = statement(f"{'await ' if awaited else ''}{key}.{method}()")
+    body = [s for s in handler.body.body if not _is_pass(s)]
+    return FixSpec(
+        f"Call `{key}.{method}()` in the handler",
+        "unsafe",
+        [(handler.body, handler.body.with_changes(body=[call, *body]))],
+    )
+
+
+def _reraise_fix(handler: cst.ExceptHandler) -> FixSpec | None:
+    if not isinstance(handler.body, cst.IndentedBlock):
+        return None
+    body = [s for s in handler.body.body if not _is_pass(s)]
+    return FixSpec("Re-raise the exception", "unsafe", [(handler.body, handler.body.with_changes(body=[*body, statement("raise")]))])
+
+
+def _is_pass(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, cst.Pass) for s in stmt.body)
+
+
+def _session_is_async(model, func: FunctionInfo, key: str) -> bool | None:
+    """Whether `key`'s methods must be awaited; None when unknown in async code."""
+    if not func.is_async:
+        return False
+    for param in func.params:
+        if param.name.value == key and param.annotation is not None:
+            return annotation_is_async(model, param.annotation.annotation)
+    for owned in L.owned_sessions(model, func):
+        if owned.key == key:
+            return factory_is_async(model, owned.ctor.func)
+    for node in func.of_type(cst.With):
+        for item in node.items:
+            if item.asname is not None and dotted(item.asname.name) == key and isinstance(item.item, cst.Call):
+                return factory_is_async(model, item.item.func)
+    return None

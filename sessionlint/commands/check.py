@@ -66,7 +66,7 @@ def run_check(args) -> int:
         config.ignore + (_split(args.ignore) or []),
     )
     per_file = [
-        (pathspec.PathSpec.from_lines("gitwildmatch", [pattern]), frozenset(expand_all(codes, rules)))
+        (pathspec.GitIgnoreSpec.from_lines([pattern]), frozenset(expand_all(codes, rules)))
         for pattern, codes in config.per_file_ignores.items()
     ]
     exclude = _split(args.exclude) if args.exclude is not None else config.exclude
@@ -96,7 +96,19 @@ def run_check(args) -> int:
         stdin=stdin,
         stdin_filename=args.stdin_filename,
     )
-    report = lint(request)
+    applicable = ("safe", "unsafe") if args.unsafe_fixes else ("safe",)
+    if args.diff:
+        from sessionlint.commands.fixing import print_diff
+
+        return print_diff(request, applicable)
+    outcome = None
+    if args.fix:
+        from sessionlint.commands.fixing import apply_fixes
+
+        outcome = apply_fixes(request, applicable, to_stdout=use_stdin)
+        report = outcome.report
+    else:
+        report = lint(request)
 
     fmt = args.output_format or os.environ.get("SESSIONLINT_OUTPUT_FORMAT") or config.output_format or "text"
     if fmt not in ("text", "json", "sarif", "github", "junit"):
@@ -122,6 +134,7 @@ def run_check(args) -> int:
         read_source=read_source,
         color=color,
         tool_version=__version__,
+        fix_applicabilities=applicable,
     )
     text = render(fmt, report, ctx)
     if fmt == "json":
@@ -130,7 +143,9 @@ def run_check(args) -> int:
     if to_file:
         Path(args.output_file).write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
     elif text:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        # With `- --fix` stdout carries the fixed source, so the report goes to stderr.
+        stream = sys.stderr if (use_stdin and args.fix) else sys.stdout
+        stream.write(text if text.endswith("\n") else text + "\n")
     if report.errors:
         return EXIT_ERROR
     if report.findings and not args.exit_zero:

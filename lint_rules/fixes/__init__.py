@@ -1,0 +1,1 @@
+"""Autofixes: building text edits from rule fix specs, and applying them."""
