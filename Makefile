@@ -27,7 +27,7 @@ PYTEST_ARGS ?= -q
 SESSIONLINT_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 SESSIONLINT_TEST_MARIADB_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
 
-.PHONY: help venv demo test lint clean
+.PHONY: help venv demo test lint clean docs fuzz
 
 help:
 	@echo "sessionlint make targets:"
@@ -35,6 +35,8 @@ help:
 	@echo "  make test    run the whole test suite (the same command CI runs: .ci/run)"
 	@echo "  make lint    run sessionlint on this repository (minus LINT_EXCLUDE: files bad on purpose)"
 	@echo "  make venv    create $(VENV) and install sessionlint[test] in it (demo/test do this)"
+	@echo "  make docs    regenerate docs/rules/ from the rules' docstrings (a test fails when they are stale)"
+	@echo "  make fuzz    long fuzz run of the linter and --fix (SESSIONLINT_FUZZ_EXAMPLES=$(SESSIONLINT_FUZZ_EXAMPLES) per test)"
 	@echo "  make clean   remove $(VENV), caches and build output"
 	@echo "Variables: PYTHON=$(PYTHON)  PYTEST_ARGS='$(PYTEST_ARGS)'"
 
@@ -94,6 +96,17 @@ LINT_EXCLUDE ?= tests/fixtures,sample_apps/*/unsafe
 
 lint: venv
 	$(SESSIONLINT) check --extend-exclude '$(LINT_EXCLUDE)' .
+
+# docs/rules/SL0NN.md and docs/rules/README.md come from the rule docstrings;
+# tests/test_docs.py fails when the committed pages are stale.
+docs: venv
+	$(BIN)/python -m sessionlint.lint_rules.docs
+
+# The fuzz tests run a few hundred examples in `make test`; this runs many more.
+SESSIONLINT_FUZZ_EXAMPLES ?= 10000
+fuzz: export SESSIONLINT_FUZZ_EXAMPLES := $(SESSIONLINT_FUZZ_EXAMPLES)
+fuzz: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py --hypothesis-show-statistics
 
 clean:
 	rm -rf $(VENV) build dist ./*.egg-info .sessionlint_cache .pytest_cache .hypothesis .ruff_cache

@@ -66,12 +66,14 @@ def analyze(data: bytes, path: str, module: str, is_package: bool) -> FileFacts:
         for code, raw in reporter.items:
             (row, col), (end_row, end_col) = ranges[id(raw.node)]
             span = Span(row, col + 1, end_row, end_col + 1)
-            key = (code, span)
+            key = (code, span, raw.group, raw.companion)
             if key in seen:
                 continue
             seen.add(key)
             fix = build_fix(tree, text, raw.fix) if raw.fix is not None else None
-            facts.candidates.append(Candidate(code, raw.message, span, raw.requires, raw.subject, fix))
+            facts.candidates.append(
+                Candidate(code, raw.message, span, raw.requires, raw.subject, fix, raw.group, raw.companion)
+            )
     facts.exports = model.exports()
     facts.depends_uses = _depends_uses(model, text)
     return facts

@@ -127,6 +127,8 @@ def lint(request: LintRequest) -> Report:
         path = Path(path_str)
         ignored_here = _ignored_codes(path, request)
         for candidate in facts.candidates:
+            if candidate.companion:
+                continue
             code = candidate.code
             if code not in request.selected or code in ignored_here:
                 continue
@@ -145,7 +147,7 @@ def lint(request: LintRequest) -> Report:
                     span=candidate.span,
                     severity=rule.severity,
                     url=rule.url(),
-                    fix=candidate.fix.to_json() if candidate.fix is not None else None,
+                    fix=_group_fix(index, candidate, analysed, cwd),
                 )
             )
     for error in report.errors:
@@ -154,6 +156,27 @@ def lint(request: LintRequest) -> Report:
     report.errors.sort(key=lambda e: e.filename)
     cache.save()
     return report
+
+
+def _group_fix(index: ProjectIndex, candidate, analysed: dict[str, FileFacts], cwd: Path) -> dict | None:
+    """The candidate's fix as JSON, with the edits its group's companions add in
+    other files; None if any companion cannot be fixed."""
+    if candidate.fix is None:
+        return None
+    fix = candidate.fix.to_json()
+    if candidate.group is None:
+        return fix
+    group = index.canonical(candidate.group)
+    for facts in list(analysed.values()) + [f for f in index.modules.values() if f.path not in analysed]:
+        for other in facts.candidates:
+            if not other.companion or other.group is None or index.canonical(other.group, facts.path) != group:
+                continue
+            if other.fix is None:
+                return None  # that module uses the global in a way the fix can't rewrite
+            for edit in other.fix.to_json()["edits"]:
+                edit["filename"] = _display(Path(facts.path), cwd)
+                fix["edits"].append(edit)
+    return fix
 
 
 def _add_source(sources: dict[str, _Source], path: Path, data: bytes, report: Report) -> None:

@@ -95,6 +95,12 @@ class Candidate:
     requires: tuple[Requirement, ...] = ()
     subject: str | None = None
     fix: Fix | None = None
+    #: fixes that span files: candidates of one group contribute edits to the
+    #: group's primary finding (e.g. SL001's global and every module importing it)
+    group: str | None = None
+    #: a companion is never reported; it only contributes edits (or, with no
+    #: fix, blocks the group's fix)
+    companion: bool = False
 
 
 @dataclass(slots=True)

@@ -15,6 +15,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "SL004": ("sl004_close_not_in_finally", "CloseNotInFinally"),
     "SL005": ("sl005_dependency_returns_session", "DependencyReturnsSession"),
     "SL006": ("sl006_missing_rollback", "MissingRollback"),
+    "SL013": ("sl013_async_expire_on_commit", "AsyncExpireOnCommit"),
+    "SL014": ("sl014_removed_sqlalchemy_api", "RemovedSqlalchemyApi"),
+    "SL015": ("sl015_read_modify_write", "ReadModifyWrite"),
+    "SL016": ("sl016_transaction_held_across_io", "TransactionHeldAcrossIo"),
 }
 
 _cache: dict[str, type[Rule]] | None = None

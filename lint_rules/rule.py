@@ -43,6 +43,8 @@ class RawCandidate:
     requires: tuple[Requirement, ...]
     subject: str | None
     fix: FixSpec | None = None
+    group: str | None = None
+    companion: bool = False
 
 
 class Reporter:
@@ -61,9 +63,19 @@ class RuleReporter:
         self._code = code
 
     def __call__(
-        self, node, message: str, requires=(), subject: str | None = None, fix: FixSpec | None = None
+        self,
+        node,
+        message: str,
+        requires=(),
+        subject: str | None = None,
+        fix: FixSpec | None = None,
+        *,
+        group: str | None = None,
+        companion: bool = False,
     ) -> None:
-        self._sink.items.append((self._code, RawCandidate(node, message, tuple(requires), subject, fix)))
+        self._sink.items.append(
+            (self._code, RawCandidate(node, message, tuple(requires), subject, fix, group, companion))
+        )
 
 
 class Rule:

@@ -63,16 +63,15 @@ def owned_sessions(model: ModuleModel, func: FunctionInfo) -> list[OwnedSession]
 
 def close_calls(func: FunctionInfo, key: str, methods=("close",)) -> list[CloseCall]:
     out: list[CloseCall] = []
-    for stmt in _body(func):
-        for node, parents in walk_with_parents(stmt):
-            if isinstance(node, cst.Call) and call_name(node) in methods and receiver(node) == key:
-                out.append(
-                    CloseCall(
-                        node,
-                        in_finally=any(isinstance(p, cst.Finally) for p in parents),
-                        in_catch_all=any(_is_catch_all(p) for p in parents),
-                    )
+    for node, parents in walk_with_parents(func.node.body):
+        if isinstance(node, cst.Call) and call_name(node) in methods and receiver(node) == key:
+            out.append(
+                CloseCall(
+                    node,
+                    in_finally=any(isinstance(p, cst.Finally) for p in parents),
+                    in_catch_all=any(_is_catch_all(p) for p in parents),
                 )
+            )
     return out
 
 
@@ -152,11 +151,6 @@ def _reraises(handler: cst.ExceptHandler) -> bool:
 
 def handler_reraises(handler: cst.ExceptHandler) -> bool:
     return _reraises(handler)
-
-
-def _body(func: FunctionInfo):
-    body = func.node.body
-    return body.body if isinstance(body, cst.IndentedBlock) else [body]
 
 
 def is_pytest_fixture(func: FunctionInfo) -> bool:

@@ -108,9 +108,9 @@ class FunctionInfo:
 
         Computed once: most rules scan the same bodies."""
         if self._body_nodes is None:
-            body = self.node.body
-            stmts = body.body if isinstance(body, cst.IndentedBlock) else [body]
-            self._body_nodes = [node for stmt in stmts for node in walk(stmt)]
+            # Walk from the block, not from each statement: a nested `def` that is
+            # itself a statement must be yielded, not entered.
+            self._body_nodes = list(walk(self.node.body))[1:]
         return self._body_nodes
 
     def of_type(self, *types: type) -> list[cst.CSTNode]:

@@ -5,6 +5,8 @@ from pathlib import PurePath
 import libcst as cst
 
 from sessionlint.lint_rules.analysis.module import ModuleModel
+from sessionlint.lint_rules.fixes.global_session import companion_fixes, primary_fix
+from sessionlint.lint_rules.model import Requirement
 from sessionlint.lint_rules.analysis.walk import walk
 from sessionlint.lint_rules.model import Severity
 from sessionlint.lint_rules.rule import Rule, RuleReporter
@@ -63,8 +65,18 @@ class GlobalSession(Rule):
     ```
 
     ## Fix safety
-    No automatic fix yet. Module-level factories (`sessionmaker(...)`) and engines
-    are meant to be shared and are not flagged.
+    An unsafe fix replaces the global with a per-request dependency: it creates
+    (or reuses) a `get_<name>` generator beside the factory, gives every route
+    that used the global a `<name>: Session = Depends(get_<name>)` parameter (or
+    the module's `Annotated` alias), drops statements that only managed the
+    global (`db.close()` at shutdown, `db.bind = engine`), updates the modules that
+    imported it, and removes the global. It is offered only when every use is in
+    a route or such a statement; run it on the whole project, so every importing
+    module is updated. It is unsafe because routes get a new parameter and code
+    that relied on state shared between requests changes behaviour.
+
+    Module-level factories (`sessionmaker(...)`) and engines are meant to be
+    shared and are not flagged.
     """
 
     code = "SL001"
@@ -74,19 +86,40 @@ class GlobalSession(Rule):
     def check(self, model: ModuleModel, report: RuleReporter) -> None:
         if _is_exempt_module(model):
             return
+        lines = {
+            id(line.body[0]): line
+            for line in model.tree.body
+            if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1
+        }
         for stmt, in_main in model.top_statements:
             if in_main:
                 continue
             for call in _import_time_calls(stmt):
                 reqs = model.session_ctor(call)
-                if reqs is not None:
-                    report(
-                        call,
-                        f"Session created at import time is shared by every request and thread "
-                        f"of the process; create one per request instead (e.g. a `Depends(get_db)` "
-                        f"yield dependency)",
-                        reqs,
-                    )
+                if reqs is None:
+                    continue
+                fix = group = None
+                target = _simple_target(stmt, call)
+                if target is not None and id(stmt) in lines:
+                    fix = primary_fix(model, lines[id(stmt)], target, call)
+                    group = f"{model.module}.{target}" if model.module else target
+                report(
+                    call,
+                    f"Session created at import time is shared by every request and thread "
+                    f"of the process; create one per request instead (e.g. a `Depends(get_db)` "
+                    f"yield dependency)",
+                    reqs,
+                    fix=fix,
+                    group=group,
+                )
+        if model.imports:
+            for qualname, local, fix in companion_fixes(model):
+                statement_node = next(
+                    (s for s, _ in model.top_statements if isinstance(s, cst.ImportFrom) and local in _imported_names(s)),
+                    None,
+                )
+                if statement_node is not None:
+                    report(statement_node, "", (Requirement("session", qualname),), fix=fix, group=qualname, companion=True)
         for func in model.functions:
             if not func.globals_declared:
                 continue
@@ -123,6 +156,26 @@ def _import_time_calls(stmt: cst.CSTNode):
         for node in walk(root):
             if isinstance(node, cst.Call):
                 yield node
+
+
+def _simple_target(stmt: cst.CSTNode, call: cst.Call) -> str | None:
+    """`name` for `name = <call>` / `name: T = <call>`, the shape the fix handles."""
+    if isinstance(stmt, cst.Assign) and stmt.value is call and len(stmt.targets) == 1:
+        target = stmt.targets[0].target
+        return target.value if isinstance(target, cst.Name) else None
+    if isinstance(stmt, cst.AnnAssign) and stmt.value is call and isinstance(stmt.target, cst.Name):
+        return stmt.target.value
+    return None
+
+
+def _imported_names(stmt: cst.ImportFrom) -> set[str]:
+    if isinstance(stmt.names, cst.ImportStar):
+        return set()
+    return {
+        (a.asname.name.value if a.asname is not None else a.name.value)
+        for a in stmt.names
+        if isinstance(a.name, cst.Name)
+    }
 
 
 def _is_exempt_module(model: ModuleModel) -> bool:

@@ -162,9 +162,8 @@ class MissingRollback(Rule):
 
 
 def _walk_body(func: FunctionInfo):
-    body = func.node.body
-    for stmt in body.body if isinstance(body, cst.IndentedBlock) else [body]:
-        yield from walk_with_parents(stmt)
+    # From the block: nested `def`s are yielded, not entered.
+    yield from walk_with_parents(func.node.body)
 
 
 def _written_sessions(body: cst.CSTNode, refs) -> list[str]:
