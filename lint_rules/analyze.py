@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import libcst as cst
 
@@ -41,7 +42,7 @@ def analyze(data: bytes, path: str, module: str, is_package: bool) -> FileFacts:
         facts.error = FileError(path, "file contains a NUL byte; it is not Python source")
         return facts
     try:
-        tree = cst.parse_module(text)
+        tree = parse(text)
     except cst.ParserSyntaxError as exc:
         facts.error = FileError(path, f"syntax error: {exc.message}", exc.raw_line, exc.raw_column + 1)
         return facts
@@ -77,6 +78,35 @@ def analyze(data: bytes, path: str, module: str, is_package: bool) -> FileFacts:
     facts.exports = model.exports()
     facts.depends_uses = _depends_uses(model, text)
     return facts
+
+
+# LibCST's native parser recurses on the C stack: deeply nested or very long
+# expressions (`a and a and ...` x 10 000, `lambda: ` x 5 000) overflow a main
+# thread's 8 MiB stack and kill the process with SIGSEGV.  Parsing on a thread
+# with a large stack (reserved, not committed, memory) turns those crashes into
+# successful parses; Python-level recursion limits still apply afterwards.
+PARSER_STACK_BYTES = 512 * 1024 * 1024
+
+
+def parse(text: str) -> cst.Module:
+    result: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            result["tree"] = cst.parse_module(text)
+        except BaseException as exc:  # re-raised in the calling thread
+            result["error"] = exc
+
+    previous = threading.stack_size(PARSER_STACK_BYTES)
+    try:
+        thread = threading.Thread(target=target, name="sessionlint-parser", daemon=True)
+        thread.start()
+    finally:
+        threading.stack_size(previous)
+    thread.join()
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    return result["tree"]  # type: ignore[return-value]
 
 
 def parse_noqa(text: str) -> dict[int, frozenset[str]]:

@@ -15,10 +15,17 @@ _TABLE: dict[str, tuple[str, str]] = {
     "SL004": ("sl004_close_not_in_finally", "CloseNotInFinally"),
     "SL005": ("sl005_dependency_returns_session", "DependencyReturnsSession"),
     "SL006": ("sl006_missing_rollback", "MissingRollback"),
+    "SL007": ("sl007_commit_in_teardown", "CommitInTeardown"),
+    "SL008": ("sl008_async_session_shared_across_tasks", "AsyncSessionSharedAcrossTasks"),
+    "SL009": ("sl009_scoped_session_in_async", "ScopedSessionInAsync"),
+    "SL010": ("sl010_session_escapes_request", "SessionEscapesRequest"),
+    "SL011": ("sl011_engine_per_request", "EnginePerRequest"),
+    "SL012": ("sl012_blocking_session_in_async", "BlockingSessionInAsync"),
     "SL013": ("sl013_async_expire_on_commit", "AsyncExpireOnCommit"),
     "SL014": ("sl014_removed_sqlalchemy_api", "RemovedSqlalchemyApi"),
     "SL015": ("sl015_read_modify_write", "ReadModifyWrite"),
     "SL016": ("sl016_transaction_held_across_io", "TransactionHeldAcrossIo"),
+    "SL017": ("sl017_on_event_lifecycle", "OnEventLifecycle"),
 }
 
 _cache: dict[str, type[Rule]] | None = None

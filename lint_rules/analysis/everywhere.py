@@ -33,6 +33,11 @@ def outer_nodes(model: ModuleModel, node_type: type) -> list[cst.CSTNode]:
             body = cls.node.body
             roots.extend(body.body if isinstance(body, cst.IndentedBlock) else [body])
         for root in roots:
+            if type(root) in (cst.FunctionDef, cst.ClassDef):
+                # `walk` enters its root: a def's body is indexed by `of_type`,
+                # a class body is one of the roots above.
+                index.setdefault(type(root), []).append(root)
+                continue
             for node in walk(root):
                 index.setdefault(type(node), []).append(node)
         _OUTER[model] = index

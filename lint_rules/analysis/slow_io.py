@@ -9,6 +9,7 @@ aiohttp.ClientSession() as http`, a parameter annotated `httpx.AsyncClient`, or
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import libcst as cst
@@ -39,6 +40,7 @@ CLIENT_CLASSES = frozenset(
         "requests.session",
     }
 )
+_CLIENT_ROOTS = ("httpx", "aiohttp", "requests")
 CLIENT_METHODS = frozenset({*_HTTP_VERBS, "send", "stream", "ws_connect"})
 
 # Text one of which a file must contain for `slow_calls` to find anything.
@@ -59,7 +61,11 @@ def may_have_slow_calls(model: ModuleModel) -> bool:
 def slow_calls(model: ModuleModel, func: FunctionInfo) -> list[SlowCall]:
     """The slow non-DB calls in `func`'s body, in source order."""
     out: list[SlowCall] = []
+    # A client class is imported from one of these, so its name is in the text.
+    source = model.source
     clients: set[str] | None = None
+    if source and not any(root in source for root in _CLIENT_ROOTS):
+        clients = set()
     awaited = {id(n.expression) for n in func.of_type(cst.Await)}
     for call in func.of_type(cst.Call):
         target = call.func
@@ -136,7 +142,18 @@ def client_names(model: ModuleModel, func: FunctionInfo) -> set[str]:
     return names
 
 
+_CLASS_CLIENTS: "weakref.WeakKeyDictionary[ClassInfo, set[str]]" = weakref.WeakKeyDictionary()
+
+
 def _class_clients(model: ModuleModel, cls: ClassInfo) -> set[str]:
+    """Attributes of `cls` holding an HTTP client (memoised per class)."""
+    found = _CLASS_CLIENTS.get(cls)
+    if found is None:
+        found = _CLASS_CLIENTS[cls] = _find_class_clients(model, cls)
+    return found
+
+
+def _find_class_clients(model: ModuleModel, cls: ClassInfo) -> set[str]:
     found: set[str] = set()
     body = cls.node.body.body if isinstance(cls.node.body, cst.IndentedBlock) else []
     for line in body:

@@ -127,6 +127,8 @@ class EnginePerRequest(Rule):
                     emit(callee, f"`{callee.name}`, which {role} calls,", (), caller.qualname)
         # Otherwise a top-level function is per request if another file depends on
         # it (`Depends(get_engine)`), or on the same-module function calling it.
+        if model.has_main_guard and not model.imports_web_framework:
+            return  # a script's functions run once per invocation
         for func, _ in builders.values():
             if func.parent is not None or func.cls is not None or R.is_context_manager(func):
                 continue  # only FastAPI can call a top-level function per request

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from sessionlint.lint_rules.analysis import names as N
@@ -20,6 +22,8 @@ _MOVED = {
 }
 # Modules of the 1.3 declarative package that no longer exist at all.
 _GONE_MODULES = frozenset({"sqlalchemy.ext.declarative.api", "sqlalchemy.ext.declarative.base"})
+# A keyword argument this rule reports (a cheap test before looking at calls).
+_KWARG = re.compile(r"\b(?:autocommit|subtransactions)\s*=(?!=)")
 # Methods that took `subtransactions=` in 1.x.
 _BEGIN_METHODS = frozenset({"begin", "begin_nested"})
 
@@ -87,11 +91,13 @@ class RemovedSqlalchemyApi(Rule):
     ## Fix safety
     Planned fixes, both safe: importing `declarative_base` (and the other moved
     names) from `sqlalchemy.orm` gives the very same function without the
-    warning — the `ext.declarative` one is a thin wrapper around it — and
-    deleting `autocommit=False` removes an argument 2.x accepts only to ignore,
-    so behaviour is unchanged. `autocommit=True` and `subtransactions=` have no
-    automatic fix: they need the code's transaction boundaries rethought
-    (`commit()` calls, or `begin_nested()`), which a tool cannot infer.
+    warning — the `ext.declarative` one is a thin wrapper around it (true on
+    SQLAlchemy 1.4 and later, where `sqlalchemy.orm.declarative_base` exists) —
+    and deleting `autocommit=False` removes an argument 2.x accepts only to
+    ignore (and that was 1.x's default), so behaviour is unchanged.
+    `autocommit=True` and `subtransactions=` have no automatic fix: they need
+    the code's transaction boundaries rethought (`commit()` calls, or
+    `begin_nested()`), which a tool cannot infer.
     """
 
     code = "SL014"
@@ -101,10 +107,11 @@ class RemovedSqlalchemyApi(Rule):
 
     def check(self, model: ModuleModel, report: RuleReporter) -> None:
         source = model.source
-        if not source or "autocommit" in source or "subtransactions" in source:
+        if not source or _KWARG.search(source):
             for call, func in everywhere(model, cst.Call):
                 self._call(model, call, func, report)
-        if not source or "declarative" in source:
+        # Every spelling that reaches `sqlalchemy.ext.declarative` has one of these.
+        if not source or "ext.declarative" in source or "ext import" in source:
             self._declarative(model, report)
 
     # ------------------------------------------------------------------ kwargs

@@ -152,7 +152,7 @@ def _loaded_objects(func: FunctionInfo, refs) -> dict[str, tuple[int, str]]:
             if not isinstance(node.target, cst.Name):
                 continue
             name, value, many = node.target.value, node.iter, True
-        key = _session_load(value, refs, many)
+        key = _session_load(value, refs, many, func)
         if key is None or _locked(func, value):
             continue
         if order is None:
@@ -167,8 +167,11 @@ def _strip(expr: cst.BaseExpression) -> cst.BaseExpression:
     return expr
 
 
-def _session_load(expr: cst.BaseExpression, refs, many: bool) -> str | None:
-    """The session key if `expr` loads ORM objects through a session."""
+def _session_load(expr: cst.BaseExpression, refs, many: bool, func: FunctionInfo) -> str | None:
+    """The session key if `expr` loads ORM objects through a session.
+
+    A result kept in a local first is followed (`result = await db.execute(stmt)`
+    ... `result.scalar_one()`)."""
     expr = _strip(expr)
     if not isinstance(expr, cst.Call):
         return None
@@ -183,7 +186,12 @@ def _session_load(expr: cst.BaseExpression, refs, many: bool) -> str | None:
         return None
     # Walk down the chain: `.one()` <- `.filter(...)` <- ... <- `db.query(...)`.
     current = _strip(expr.func.value)
+    followed: set[str] = set()
     for _ in range(12):
+        if isinstance(current, cst.Name) and current.value in func.locals and current.value not in followed:
+            followed.add(current.value)
+            current = _strip(func.locals[current.value])
+            continue
         if not isinstance(current, cst.Call) or not isinstance(current.func, cst.Attribute):
             return None
         method = current.func.attr.value

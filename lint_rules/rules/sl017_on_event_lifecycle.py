@@ -122,6 +122,8 @@ class OnEventLifecycle(Rule):
                 if arg.keyword is not None and arg.keyword.value in ("on_startup", "on_shutdown"):
                     if isinstance(arg.value, cst.Name) and arg.value.value == "None":
                         continue
+                    if _forwards_parameter(arg.value, func):
+                        continue  # `FastAPI(on_startup=on_startup)` in a wrapper: its caller registers
                     has_lifespan = any(a.keyword is not None and a.keyword.value == "lifespan" for a in node.args)
                     text = f"`{arg.keyword.value}=`"
                     if has_lifespan:
@@ -172,6 +174,8 @@ def _is_app(model: ModuleModel, owner: cst.BaseExpression, func: FunctionInfo | 
     if name is None:
         return False
     head = name.split(".")[0]
+    if name == "self" and _implements_events(func):
+        return False  # the framework's own implementation (`APIRouter.include_router`)
     # A parameter annotated with the app class: `def register(app: FastAPI)`.
     scope = func
     while scope is not None:
@@ -192,6 +196,11 @@ def _is_app(model: ModuleModel, owner: cst.BaseExpression, func: FunctionInfo | 
             root = callee.split(".")[0]
             if root in N.KNOWN_LIBRARY_ROOTS and root not in _APP_ROOTS:
                 return False  # `sio = socketio.AsyncServer()` and the like
+            short = callee.rsplit(".", 1)[-1]
+            if short[:1].isupper():  # `bus = EventBus()`: some other class ...
+                cls = model.top_classes.get(short)
+                # ... unless it is this module's FastAPI/Starlette subclass
+                return cls is not None and any(b in APP_CLASSES for b in cls.bases)
     if model.imported_roots & _APP_ROOTS:
         return True
     if head in model.imports:  # `from app.main import app`: a project object
@@ -238,3 +247,23 @@ def _calls(model: ModuleModel):
                     for node in walk(small):
                         if type(node) is cst.Call:
                             yield node, None
+
+
+def _implements_events(func: FunctionInfo | None) -> bool:
+    """Is `func` a method of a class that defines `add_event_handler`/`on_event` itself?"""
+    while func is not None and func.cls is None:
+        func = func.parent
+    if func is None or func.cls is None:
+        return False
+    return any(m.name in ("add_event_handler", "on_event") for m in func.cls.methods)
+
+
+def _forwards_parameter(value: cst.BaseExpression, func: FunctionInfo | None) -> bool:
+    if not isinstance(value, cst.Name):
+        return False
+    scope = func
+    while scope is not None:
+        if any(p.name.value == value.value for p in scope.params):
+            return True
+        scope = scope.parent
+    return False
