@@ -7,7 +7,8 @@ import threading
 
 import libcst as cst
 
-from sessionlint.lint_rules.analysis.module import ModuleModel
+from sessionlint.lint_rules.analysis import names as N
+from sessionlint.lint_rules.analysis.module import ModuleModel, dotted
 from sessionlint.lint_rules.analysis.walk import walk
 from sessionlint.lint_rules.facts import FileFacts
 from sessionlint.lint_rules.fixes.build import build_fix
@@ -19,6 +20,9 @@ from sessionlint.lint_rules.rule import Reporter
 # `# noqa: SL001, global-session` -- codes or rule names; a bare `# noqa` is
 # deliberately NOT honoured (it would silence every tool at once).
 _NOQA = re.compile(r"#\s*noqa\s*:\s*(?P<codes>[A-Za-z][\w-]*(?:\s*,\s*[A-Za-z][\w-]*)*)", re.IGNORECASE)
+
+
+_NOQA_ANYWHERE = re.compile("noqa", re.IGNORECASE)
 
 
 def decode(data: bytes) -> str:
@@ -77,6 +81,8 @@ def analyze(data: bytes, path: str, module: str, is_package: bool) -> FileFacts:
             )
     facts.exports = model.exports()
     facts.depends_uses = _depends_uses(model, text)
+    if "Annotated" in text:
+        facts.annotated_aliases = _annotated_aliases(model)
     return facts
 
 
@@ -110,7 +116,7 @@ def parse(text: str) -> cst.Module:
 
 
 def parse_noqa(text: str) -> dict[int, frozenset[str]]:
-    if "noqa" not in text and "NOQA" not in text:
+    if _NOQA_ANYWHERE.search(text) is None:
         return {}
     out: dict[int, frozenset[str]] = {}
     for row, line in enumerate(text.splitlines(), start=1):
@@ -123,10 +129,37 @@ def parse_noqa(text: str) -> dict[int, frozenset[str]]:
     return out
 
 
+def _annotated_aliases(model: ModuleModel) -> dict[str, str]:
+    out = {}
+    for name, value in model.top_values.items():
+        if isinstance(value, cst.Subscript):
+            target = model._annotated_dependency(value, 0)
+            qualname = model.resolve(target) if target is not None else None
+            if qualname:
+                out[name] = qualname
+    return out
+
+
+def _alias_uses(model: ModuleModel) -> list[tuple[str, str]]:
+    """Parameters annotated with an alias imported from another module: it may be
+    an `Annotated[Session, Depends(get_db)]` defined there."""
+    uses = []
+    for func in model.functions:
+        for param in func.params:
+            ann = param.annotation.annotation if param.annotation else None
+            if isinstance(ann, (cst.Name, cst.Attribute)):
+                head = dotted(ann)
+                if head and head.split(".")[0] in model.imports:
+                    qualname = model.resolve(ann)
+                    if qualname and qualname.split(".")[0] not in N.KNOWN_LIBRARY_ROOTS:
+                        uses.append(("@" + qualname, func.name))
+    return uses
+
+
 def _depends_uses(model: ModuleModel, text: str) -> list[tuple[str, str]]:
+    uses: list[tuple[str, str]] = _alias_uses(model) if model.imports else []
     if "Depends" not in text and "Security" not in text:
-        return []
-    uses: list[tuple[str, str]] = []
+        return uses
     for func in model.functions:
         for param in func.params:
             target = model.param_dependency(param)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pathspec
@@ -43,14 +43,17 @@ class _Excluder:
             return None
 
     def excluded(self, path: Path, is_dir: bool) -> bool:
+        if self.pattern_excluded(path, is_dir):
+            return True
+        return self.respect_gitignore and self._git_ignored(path, is_dir)
+
+    def pattern_excluded(self, path: Path, is_dir: bool) -> bool:
+        """Matched by `exclude`/`extend-exclude` (itself or through a parent)."""
         rel = self._relative(path)
         # Inside the root the relative path says it all (a basename would wrongly
         # match anchored patterns like `/top.py` in every directory).
-        names = [path.name] if rel is None else [rel]
-        suffix = "/" if is_dir else ""
-        if any(self.spec.match_file(name + suffix) for name in names):
-            return True
-        return self.respect_gitignore and self._git_ignored(path, is_dir)
+        name = path.name if rel is None else rel
+        return self.spec.match_file(name + ("/" if is_dir else ""))
 
     def _gitignore(self, directory: Path) -> pathspec.PathSpec | None:
         if directory not in self._gitignores:
@@ -98,8 +101,8 @@ class _Excluder:
 def discover(paths: list[Path], options: DiscoveryOptions) -> list[Path]:
     """Python files under `paths`, sorted, without duplicates.
 
-    A file named explicitly is linted even if an exclude pattern matches it,
-    unless `force_exclude` is set (what pre-commit needs: it passes every changed
+    A file or directory named explicitly is linted even if an exclude pattern
+    matches it (or one of its parents), unless `force_exclude` is set (what pre-commit needs: it passes every changed
     file by name).
     """
     excluder = _Excluder(options)
@@ -108,13 +111,18 @@ def discover(paths: list[Path], options: DiscoveryOptions) -> list[Path]:
         path = given if given.is_absolute() else Path.cwd() / given
         path = Path(os.path.normpath(path))
         if path.is_dir():
+            walker = excluder
+            if not options.force_exclude and excluder.pattern_excluded(path, True):
+                # Named explicitly but excluded (e.g. `.venv/lib/.../sqlalchemy`):
+                # lint it, as ruff does; below it the patterns apply from there.
+                walker = _Excluder(replace(options, root=path))
             for directory, dirnames, filenames in os.walk(path):
                 here = Path(directory)
-                dirnames[:] = sorted(d for d in dirnames if not excluder.excluded(here / d, True))
+                dirnames[:] = sorted(d for d in dirnames if not walker.excluded(here / d, True))
                 for name in filenames:
                     if name.endswith((".py", ".pyi")):
                         file = here / name
-                        if not excluder.excluded(file, False):
+                        if not walker.excluded(file, False):
                             found.setdefault(str(file), file)
         else:
             if options.force_exclude and (
@@ -125,9 +133,13 @@ def discover(paths: list[Path], options: DiscoveryOptions) -> list[Path]:
     return [found[key] for key in sorted(found)]
 
 
-def module_name(path: Path, _cache: dict[Path, bool] = {}) -> tuple[str, bool]:
+def module_name(path: Path, _cache: dict[Path, bool] | None = None) -> tuple[str, bool]:
     """The dotted module name of `path` (walking up through packages) and whether
-    it is a package's `__init__`."""
+    it is a package's `__init__`.  `_cache` remembers which directories are
+    packages; pass one dict per lint run (never a process-wide one: an
+    `__init__.py` added between two runs in one process must be seen)."""
+    if _cache is None:
+        _cache = {}
     is_package = path.name in ("__init__.py", "__init__.pyi")
     parts = [] if is_package else [path.name.rsplit(".", 1)[0]]
     directory = path.parent

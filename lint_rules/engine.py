@@ -60,6 +60,7 @@ def lint(request: LintRequest) -> Report:
     cache = ResultCache(request.cache_dir)
     sources: dict[str, _Source] = {}
 
+    packages: dict[Path, bool] = {}  # directory -> has __init__.py, for this run
     if request.stdin is not None:
         name = Path(request.stdin_filename or "-")
         path = name if name.is_absolute() else Path.cwd() / name
@@ -71,7 +72,7 @@ def lint(request: LintRequest) -> Report:
             override = request.overrides.get(str(path))
             data = override if override is not None else _read(path, request.max_file_size, report)
             if data is not None:
-                _add_source(sources, path, data, report)
+                _add_source(sources, path, data, report, packages)
     report.files_checked = len(sources) + len(report.errors)
 
     analysed: dict[str, FileFacts] = {}
@@ -180,8 +181,8 @@ def _group_fix(index: ProjectIndex, candidate, analysed: dict[str, FileFacts], c
     return fix
 
 
-def _add_source(sources: dict[str, _Source], path: Path, data: bytes, report: Report) -> None:
-    module, is_package = module_name(path)
+def _add_source(sources: dict[str, _Source], path: Path, data: bytes, report: Report, packages: dict | None = None) -> None:
+    module, is_package = module_name(path, packages)
     if b"\x00" in data:
         report.errors.append(FileError(str(path), "file contains a NUL byte; it is not Python source"))
         return

@@ -17,8 +17,12 @@ class FileFacts:
     path: str
     module: str
     exports: dict[str, Symbol] = field(default_factory=dict)
-    #: (dependency qualname, name of the function that depends on it)
+    #: (dependency qualname, name of the function that depends on it); a qualname
+    #: starting with "@" is an imported `Annotated[..., Depends(x)]` alias used as
+    #: a parameter annotation, resolved through `annotated_aliases` of its module
     depends_uses: list[tuple[str, str]] = field(default_factory=list)
+    #: module-level `Alias = Annotated[T, Depends(x)]`: alias name -> x's qualname
+    annotated_aliases: dict[str, str] = field(default_factory=dict)
     candidates: list[Candidate] = field(default_factory=list)
     #: row -> codes/names listed in a `# noqa: ...` comment on that row
     noqa: dict[int, frozenset[str]] = field(default_factory=dict)

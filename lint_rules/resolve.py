@@ -98,13 +98,29 @@ class ProjectIndex:
 
     def dependents(self, qualname: str) -> list[tuple[str, str]]:
         """(function, file) pairs that declare `Depends(<qualname>)`."""
-        if self._uses is None:
-            self._uses = {}
+        canon_subject = self.canonical(qualname)
+        while self._uses is None:
+            # `canonical` may load modules lazily, which resets `_uses`: build into
+            # a local table and retry until a build loads nothing new.
+            uses: dict[str, list[tuple[str, str]]] = {}
+            self._uses = uses
             for facts in list(self.modules.values()):
                 for target, func in facts.depends_uses:
+                    if target.startswith("@"):
+                        target = self._alias_dependency(target[1:], facts.path)
+                        if target is None:
+                            continue
                     canon = self.canonical(target, facts.path)
-                    self._uses.setdefault(canon, []).append((func, facts.path))
-        return self._uses.get(self.canonical(qualname), [])
+                    uses.setdefault(canon, []).append((func, facts.path))
+        return self._uses.get(canon_subject, [])
+
+    def _alias_dependency(self, alias: str, origin: str) -> str | None:
+        """The dependency behind an imported `Annotated[..., Depends(x)]` alias."""
+        found = self._split(self.canonical(alias, origin), origin)
+        if found is None:
+            return None
+        facts, name = found
+        return facts.annotated_aliases.get(name)
 
     def accept(self, candidate: Candidate, origin: str) -> bool:
         return all(self.holds(req, origin) for req in candidate.requires)

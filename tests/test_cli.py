@@ -475,3 +475,11 @@ def test_absolute_path_outside_cwd(run_cli, project, tmp_path_factory):
     code, out, _ = run_cli(str(project / "pkg"), "--no-cache", cwd=elsewhere)
     assert code == 1
     assert f"{project / 'pkg' / 'bad.py'}:4:6: SL001 " in out
+
+
+def test_no_files_warning(run_cli, tmp_path):
+    (tmp_path / "empty").mkdir()
+    code, out, err = run_cli("empty", "--no-cache", cwd=tmp_path)
+    assert code == 0 and "no Python files found" in err
+    code, out, err = run_cli("-", "--stdin-filename", "build/x.py", "--force-exclude", cwd=tmp_path, stdin=BAD.encode())
+    assert code == 0 and err == ""  # stdin: nothing to warn about

@@ -369,8 +369,7 @@ NOQA_CASES = [
     ("#noqa: SL001", True),
     ("# NOQA: sl001", True),
     ("# NOQA: GLOBAL-SESSION", True),
-    pytest.param("# NoQa: Global-Session", True, marks=pytest.mark.xfail(
-        strict=True, reason="analyze.parse_noqa's fast path only looks for 'noqa'/'NOQA', missing mixed case")),
+    ("# NoQa: Global-Session", True),
     ("# noqa: E501, SL001", True),
     ("# noqa: SL002,global-session", True),
     ("# noqa: SL001 -- shared on purpose", True),
@@ -406,3 +405,31 @@ def test_noqa_from_cache(run_cli, tmp_path):
     assert run_cli("bad.py", cwd=tmp_path)[0] == 0
     write(tmp_path, {"bad.py": BAD})
     assert run_cli("bad.py", cwd=tmp_path)[0] == 1
+
+
+def test_everything_ignored_warns(run_cli, tmp_path):
+    """A virtualenv's own `.gitignore` (`*`) hides it even when named explicitly,
+    as in git and ruff; the run says so instead of a bare "All checks passed!"."""
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, {".venv/.gitignore": "*\n", ".venv/lib/pkg/bad.py": BAD})
+    code, out, err = run_cli(".venv/lib/pkg", "--no-cache", cwd=tmp_path)
+    assert code == 0 and "no Python files found" in err
+    code, out, err = run_cli(".venv/lib/pkg", "--no-cache", "--no-respect-gitignore", cwd=tmp_path)
+    assert code == 1 and linted(out) == {".venv/lib/pkg/bad.py"} and err == ""
+
+
+def test_explicit_directory_inside_excluded_directory(run_cli, tmp_path):
+    write(tmp_path, {
+        "pyproject.toml": pyproject('extend-exclude = ["vendor"]'),
+        "vendor/lib/bad.py": BAD,
+        "vendor/lib/build/gen.py": BAD,  # a default exclude below the named directory still applies
+        "build/out/bad.py": BAD,
+    })
+    code, out, _ = run_cli("vendor/lib", "--no-cache", cwd=tmp_path)
+    assert (code, linted(out)) == (1, {"vendor/lib/bad.py"})
+    code, out, _ = run_cli("build/out", "--no-cache", cwd=tmp_path)
+    assert (code, linted(out)) == (1, {"build/out/bad.py"})
+    code, out, _ = run_cli("vendor/lib", "build", "--no-cache", "--force-exclude", cwd=tmp_path)
+    assert (code, linted(out)) == (0, set())
+    code, out, _ = run_cli(".", "--no-cache", cwd=tmp_path)
+    assert (code, linted(out)) == (0, set())

@@ -58,14 +58,17 @@ def may_have_slow_calls(model: ModuleModel) -> bool:
     return not source or any(token in source for token in TOKENS)
 
 
-def slow_calls(model: ModuleModel, func: FunctionInfo) -> list[SlowCall]:
-    """The slow non-DB calls in `func`'s body, in source order."""
-    out: list[SlowCall] = []
-    # A client class is imported from one of these, so its name is in the text.
+def may_have_clients(model: ModuleModel) -> bool:
+    """A client class is imported from one of these, so its name is in the text."""
     source = model.source
-    clients: set[str] | None = None
-    if source and not any(root in source for root in _CLIENT_ROOTS):
-        clients = set()
+    return not source or any(root in source for root in _CLIENT_ROOTS)
+
+
+def slow_calls(model: ModuleModel, func: FunctionInfo, clients_possible: bool = True) -> list[SlowCall]:
+    """The slow non-DB calls in `func`'s body, in source order (`clients_possible`:
+    the answer of `may_have_clients`, computed once per file)."""
+    out: list[SlowCall] = []
+    clients: set[str] | None = None if clients_possible else set()
     awaited = {id(n.expression) for n in func.of_type(cst.Await)}
     for call in func.of_type(cst.Call):
         target = call.func

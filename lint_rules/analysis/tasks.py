@@ -42,7 +42,9 @@ LOOP_GETTERS = frozenset(
 SPAWN_NAMES = frozenset({"gather", "wait", "as_completed", "create_task", "ensure_future", "start_soon"})
 
 # Attributes of a session that are not the session itself being handed over.
-_NOT_THE_SESSION = frozenset({"bind", "info", "get_bind"})
+# `db.close` is how a session's end is deliberately deferred
+# (`StreamingResponse(..., background=BackgroundTask(db.close))`).
+_NOT_THE_SESSION = frozenset({"bind", "info", "get_bind", "close"})
 _LOOPS = (cst.For, cst.While)
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
 _CONTAINER_ADDS = frozenset({"append", "add", "extend", "insert", "appendleft"})

@@ -26,7 +26,7 @@ import libcst as cst
 from sessionlint.lint_rules.analysis import names as N
 from sessionlint.lint_rules.analysis.asyncness import factory_is_async
 from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, dotted
-from sessionlint.lint_rules.fixes.transforms import statement
+from sessionlint.lint_rules.fixes.transforms import import_replacements, statement
 from sessionlint.lint_rules.rule import FixSpec
 
 # Statements that only manage the global's own lifecycle, by method or attribute.
@@ -281,55 +281,10 @@ def _ensure_imports(model, dep: str, is_async: bool, routes: int):
         if session_class in model.top_values or session_class in model.top_defs or session_class in model.top_classes:
             raise _Blocked
         needed.append(("sqlalchemy.ext.asyncio" if is_async else "sqlalchemy.orm", session_class))
-    replacements = []
-    new_lines = []
-    extended: dict[int, cst.ImportFrom] = {}
-    for module, name in needed:
-        existing = _import_from(model, module)
-        if existing is None:
-            new_lines.append(f"from {module} import {name}")
-            continue
-        current = extended.get(id(existing), existing)
-        names = list(current.names)
-        names[-1] = names[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        extended[id(existing)] = current.with_changes(names=[*names, cst.ImportAlias(name=cst.Name(name))])
-        replacements.append((existing, None))
-    replacements = [(node, extended[id(node)]) for node, _ in replacements]
-    replacements = list({id(node): (node, new) for node, new in replacements}.values())
-    if new_lines:
-        anchor = _last_import(model)
-        if anchor is None:
-            raise _Blocked
-        replacements.append((anchor, cst.FlattenSentinel([anchor, *(statement(text) for text in new_lines)])))
+    replacements = import_replacements(model, needed)
+    if replacements is None:
+        raise _Blocked
     return replacements
-
-
-def _import_from(model, module: str) -> cst.ImportFrom | None:
-    """A top-level `from <module> import a, b` (not `*`) to extend."""
-    for stmt, in_main in model.top_statements:
-        if (
-            isinstance(stmt, cst.ImportFrom)
-            and not in_main
-            and not stmt.relative
-            and stmt.module is not None
-            and dotted(stmt.module) == module
-            and not isinstance(stmt.names, cst.ImportStar)
-        ):
-            return stmt
-    return None
-
-
-def _last_import(model) -> cst.SimpleStatementLine | None:
-    last = None
-    for stmt in model.tree.body:
-        if isinstance(stmt, cst.SimpleStatementLine) and all(
-            isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
-        ):
-            if not (isinstance(stmt.body[0], cst.ImportFrom) and dotted(stmt.body[0].module or cst.Name("x")) == "__future__"):
-                last = stmt
-            elif last is None:
-                last = stmt
-    return last
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from sessionlint.lint_rules.analysis.module import dotted
 from sessionlint.lint_rules.analysis.walk import walk_with_parents
 
 
@@ -59,3 +60,55 @@ def fresh_name(func, preferred: tuple[str, ...] = ("db", "session", "db_session"
 
 def statement(code: str) -> cst.BaseStatement:
     return cst.parse_statement(code)
+
+
+def import_from(model, module: str) -> cst.ImportFrom | None:
+    """A top-level `from <module> import a, b` (not `*`) to extend."""
+    for stmt, in_main in model.top_statements:
+        if (
+            isinstance(stmt, cst.ImportFrom)
+            and not in_main
+            and not stmt.relative
+            and stmt.module is not None
+            and dotted(stmt.module) == module
+            and not isinstance(stmt.names, cst.ImportStar)
+        ):
+            return stmt
+    return None
+
+
+def last_import(model) -> cst.SimpleStatementLine | None:
+    last = None
+    for stmt in model.tree.body:
+        if isinstance(stmt, cst.SimpleStatementLine) and all(
+            isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+        ):
+            if not (isinstance(stmt.body[0], cst.ImportFrom) and dotted(stmt.body[0].module or cst.Name("x")) == "__future__"):
+                last = stmt
+            elif last is None:
+                last = stmt
+    return last
+
+
+def import_replacements(model, needed: list[tuple[str, str]]) -> list | None:
+    """Replacements that add `from <module> import <name>` for each pair: extending
+    an existing top-level `from <module> import ...`, else after the last import.
+    None when there is no import to anchor new lines to."""
+    replacements: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
+    new_lines = []
+    for module, name in needed:
+        existing = import_from(model, module)
+        if existing is None:
+            new_lines.append(f"from {module} import {name}")
+            continue
+        current = replacements.get(id(existing), (existing, existing))[1]
+        names = list(current.names)
+        names[-1] = names[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        replacements[id(existing)] = (existing, current.with_changes(names=[*names, cst.ImportAlias(name=cst.Name(name))]))
+    out: list = list(replacements.values())
+    if new_lines:
+        anchor = last_import(model)
+        if anchor is None:
+            return None
+        out.append((anchor, cst.FlattenSentinel([anchor, *(statement(text) for text in new_lines)])))
+    return out

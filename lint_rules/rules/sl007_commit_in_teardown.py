@@ -35,10 +35,12 @@ class CommitInTeardown(Rule):
     locks and its pooled connection, while a `StreamingResponse` streams and while
     background tasks run.
 
-    A function counts as a dependency when this file uses it in `Depends(...)` /
-    `Security(...)`, when it takes `Depends(...)` parameters itself, or when it
-    yields a session and is not a `@contextmanager`/`@asynccontextmanager` helper
-    or a pytest fixture. The classic `@contextmanager def session_scope():` that
+    A generator counts as a dependency when this file uses it in `Depends(...)` /
+    `Security(...)`, when it takes `Depends(...)` parameters itself, when it
+    yields a session and is not a `@contextmanager`/`@asynccontextmanager` helper,
+    a pytest fixture, or part of a command-line script (a `__main__` guard and no
+    web framework import), or, for any other top-level generator, when another
+    linted file uses it in `Depends(...)`. The classic `@contextmanager def session_scope():` that
     commits after `yield` is correct (the `with` body has finished by then) and is
     not flagged. A dependency used here only as `Depends(get_db, scope="function")`
     is torn down before the response is sent and is not flagged either.
@@ -145,7 +147,8 @@ class CommitInTeardown(Rule):
             return None
         if R.has_depends_param(model, func):
             return ()
-        if R.yielded_session(model, func, refs) is not None:
+        script = model.has_main_guard and not model.imports_web_framework
+        if R.yielded_session(model, func, refs) is not None and not script:
             return ()
         if func.parent is None and func.cls is None:
             return (Requirement("used_in_depends", func.qualname),)

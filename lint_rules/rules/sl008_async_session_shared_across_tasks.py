@@ -46,7 +46,10 @@ class AsyncSessionSharedAcrossTasks(Rule):
     one child touches the session; tasks awaited one at a time; different sessions
     per child. A task that nobody awaits (`asyncio.create_task(audit(db))` as a
     statement, or added to a module-level set) outlives the function: that is
-    SL010 (session-escapes-request), not this rule, even in a loop.
+    SL010 (session-escapes-request), not this rule, even in a loop. Not detected:
+    the parent itself using the session while a single child task does
+    (`t = create_task(f(db)); await db.commit(); await t`), and sessions reached
+    only through another object (`gather(repo.get(1), repo.get(2))`).
 
     ## Example
     ```python

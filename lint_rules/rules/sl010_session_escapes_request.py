@@ -53,7 +53,8 @@ class SessionEscapesRequest(Rule):
     own session; `await run_in_threadpool(fn, db)`, `await asyncio.to_thread(fn, db)`,
     `await anyio.to_thread.run_sync(fn, db)` and `await loop.run_in_executor(None, fn,
     db)` (awaited inside the request: the session is used by one thread at a time);
-    `executor.submit(fn, db).result()`; a `create_task` whose task is awaited or
+    `executor.submit(fn, db).result()`; `BackgroundTask(db.close)` (deferring the
+    close of a streamed response's session); a `create_task` whose task is awaited or
     gathered before the function returns — when two or more such joined tasks share
     the session, that is SL008 (async-session-shared-across-tasks) instead.
 

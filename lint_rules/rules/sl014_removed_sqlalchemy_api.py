@@ -23,7 +23,8 @@ _MOVED = {
 # Modules of the 1.3 declarative package that no longer exist at all.
 _GONE_MODULES = frozenset({"sqlalchemy.ext.declarative.api", "sqlalchemy.ext.declarative.base"})
 # A keyword argument this rule reports (a cheap test before looking at calls).
-_KWARG = re.compile(r"\b(?:autocommit|subtransactions)\s*=(?!=)")
+# (one pattern per name: a literal prefix keeps `re` fast on big files)
+_KWARGS = tuple(re.compile(rf"{name}\s*=(?!=)") for name in ("autocommit", "subtransactions"))
 # Methods that took `subtransactions=` in 1.x.
 _BEGIN_METHODS = frozenset({"begin", "begin_nested"})
 
@@ -107,7 +108,7 @@ class RemovedSqlalchemyApi(Rule):
 
     def check(self, model: ModuleModel, report: RuleReporter) -> None:
         source = model.source
-        if not source or _KWARG.search(source):
+        if not source or any(pattern.search(source) for pattern in _KWARGS):
             for call, func in everywhere(model, cst.Call):
                 self._call(model, call, func, report)
         # Every spelling that reaches `sqlalchemy.ext.declarative` has one of these.

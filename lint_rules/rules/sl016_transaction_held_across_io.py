@@ -74,8 +74,9 @@ class TransactionHeldAcrossIo(Rule):
     def check(self, model: ModuleModel, report: RuleReporter) -> None:
         if not slow_io.may_have_slow_calls(model):
             return
+        clients_possible = slow_io.may_have_clients(model)
         for func in model.functions:
-            slow = slow_io.slow_calls(model, func)
+            slow = slow_io.slow_calls(model, func, clients_possible)
             if not slow:
                 continue
             refs = L.session_refs(model, func)

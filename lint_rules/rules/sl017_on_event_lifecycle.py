@@ -5,6 +5,7 @@ import libcst as cst
 from sessionlint.lint_rules.analysis import names as N
 from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, dotted
 from sessionlint.lint_rules.analysis.walk import walk
+from sessionlint.lint_rules.fixes.lifespan import on_event_fix
 from sessionlint.lint_rules.model import Severity
 from sessionlint.lint_rules.rule import Rule, RuleReporter
 
@@ -75,9 +76,14 @@ class OnEventLifecycle(Rule):
     ```
 
     ## Fix safety
-    No automatic fix yet (planned as unsafe: merging the handlers into a lifespan
-    changes the order in which they run relative to other lifespans and to
-    handlers registered elsewhere).
+    An unsafe fix handles the common shape: `app = FastAPI(...)` in this module
+    without `lifespan=`, and `@app.on_event(...)` handlers that are module-level
+    functions without parameters. It keeps the handlers as plain functions,
+    removes their decorators, adds a `lifespan` that awaits (or calls) them in
+    registration order around `yield`, and passes `lifespan=lifespan`. It is
+    unsafe because shutdown handlers now run only if startup completed, and
+    handlers registered on the same app elsewhere keep the old mechanism, which
+    stops running once `lifespan=` is set.
     """
 
     code = "SL017"
@@ -90,6 +96,7 @@ class OnEventLifecycle(Rule):
         if not any(token in source for token in self.screen_tokens):
             return
         with_lifespan = _apps_with_lifespan(model)
+        fixes: dict[str, object] = {}
         if "on_event" in source:
             for func in model.functions:
                 for deco in func.node.decorators:
@@ -102,7 +109,14 @@ class OnEventLifecycle(Rule):
                     owner = expr.func.value
                     if event is None or not _is_app(model, owner, func.parent):
                         continue
-                    report(expr, _message(f'@{dotted(owner) or "app"}.on_event("{event}")', owner, with_lifespan))
+                    app_name = dotted(owner)
+                    if app_name and app_name not in fixes:
+                        fixes[app_name] = on_event_fix(model, app_name) if app_name not in with_lifespan else None
+                    report(
+                        expr,
+                        _message(f'@{app_name or "app"}.on_event("{event}")', owner, with_lifespan),
+                        fix=fixes.get(app_name or ""),
+                    )
         if not ("add_event_handler" in source or "on_startup" in source or "on_shutdown" in source):
             return
         for node, func in _calls(model):

@@ -109,6 +109,13 @@ def run_check(args) -> int:
         report = outcome.report
     else:
         report = lint(request)
+    if not use_stdin and report.files_checked == 0:
+        # like ruff: an empty run is usually a path typo or a .gitignore/exclude surprise
+        print(
+            "sessionlint: warning: no Python files found under the given path(s) "
+            "(excluded files and .gitignore are skipped; see --no-respect-gitignore, --exclude)",
+            file=sys.stderr,
+        )
 
     fmt = args.output_format or os.environ.get("SESSIONLINT_OUTPUT_FORMAT") or config.output_format or "text"
     if fmt not in ("text", "json", "sarif", "github", "junit"):
