@@ -95,27 +95,102 @@ class FixInfo:
         return "safe and unsafe (`--fix`; some need `--unsafe-fixes`)"
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """What one function (or a whole rule module) does about fixes: the kinds of
+    the `FixSpec(...)`s it builds, whether it hands a fix to `report(...)`, and
+    the `sessionlint.lint_rules` functions it calls (module, name)."""
+
+    kinds: frozenset[str | None]
+    passes_fix: bool
+    callees: tuple[tuple[str, str], ...]
+
+
 class _ModuleIndex:
     """The parsed source of the `sessionlint.lint_rules` modules a rule's fix
-    could come from, with enough of a call graph to follow helper functions."""
+    could come from, with enough of a call graph to follow helper functions.
+    Every module is parsed, and every function summarised, once per index."""
+
+    _NOT_FOLLOWED = ("sessionlint.lint_rules.rule", "sessionlint.lint_rules.model")
 
     def __init__(self) -> None:
-        self._trees: dict[str, ast.Module | None] = {}
+        self._modules: dict[str, tuple[ast.Module, dict, dict] | None] = {}
+        self._scopes: dict[tuple[str, str | None], _Scope | None] = {}
 
-    def tree(self, module: str) -> ast.Module | None:
-        if module not in self._trees:
-            self._trees[module] = None
+    def module(self, name: str) -> tuple[ast.Module, dict, dict] | None:
+        """(tree, top-level functions by name, imported local name -> (module, name or None))."""
+        if name not in self._modules:
+            self._modules[name] = None
             try:
-                spec = importlib.util.find_spec(module)
+                spec = importlib.util.find_spec(name)
             except (ImportError, ValueError):
                 spec = None
             origin = getattr(spec, "origin", None)
             if origin and origin.endswith(".py"):
                 try:
-                    self._trees[module] = ast.parse(Path(origin).read_text(encoding="utf-8"))
+                    tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
                 except (OSError, SyntaxError, UnicodeDecodeError):
-                    pass
-        return self._trees[module]
+                    tree = None
+                if tree is not None:
+                    functions = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+                    imported: dict[str, tuple[str, str | None]] = {}
+                    for node in ast.walk(tree):
+                        if isinstance(node, ast.ImportFrom):
+                            base = _absolute(name, node)
+                            if base:
+                                for alias in node.names:
+                                    imported[alias.asname or alias.name] = (base, alias.name)
+                        elif isinstance(node, ast.Import):
+                            for alias in node.names:
+                                if alias.asname:
+                                    imported[alias.asname] = (alias.name, None)
+                    self._modules[name] = (tree, functions, imported)
+        return self._modules[name]
+
+    def scope(self, module: str, entry: str | None) -> _Scope | None:
+        """The summary of function `entry` of `module` (None: the whole module)."""
+        key = (module, entry)
+        if key not in self._scopes:
+            self._scopes[key] = self._summarise(module, entry)
+        return self._scopes[key]
+
+    def _summarise(self, module: str, entry: str | None) -> _Scope | None:
+        parsed = self.module(module)
+        if parsed is None:
+            return None
+        tree, functions, imported = parsed
+        if entry is None:
+            root: ast.AST = tree
+        elif entry in functions:
+            root = functions[entry]
+        else:
+            return None  # not a function: a class, a constant, a submodule
+        reporters = _reporter_names(tree) if entry is None else set()
+        kinds: set[str | None] = set()
+        passes_fix = False
+        callees: list[tuple[str, str]] = []
+        for node in ast.walk(root):
+            if not isinstance(node, ast.Call):
+                continue
+            callee = node.func
+            name = callee.id if isinstance(callee, ast.Name) else callee.attr if isinstance(callee, ast.Attribute) else None
+            if name == "FixSpec":
+                kinds.add(_applicability(node))
+                continue
+            passes_fix = passes_fix or _passes_fix(node, reporters)
+            if isinstance(callee, ast.Name):
+                if callee.id in functions and entry is not None:
+                    callees.append((module, callee.id))
+                elif callee.id in imported:
+                    target_module, target_name = imported[callee.id]
+                    if target_name is not None:
+                        callees.append((target_module, target_name))
+            elif isinstance(callee, ast.Attribute) and isinstance(callee.value, ast.Name):
+                owner = imported.get(callee.value.id)
+                if owner is not None:  # `module.function(...)`
+                    callees.append((owner[0] if owner[1] is None else f"{owner[0]}.{owner[1]}", callee.attr))
+        callees = [c for c in callees if _ours(c[0]) and c[0] not in self._NOT_FOLLOWED]
+        return _Scope(frozenset(kinds), passes_fix, tuple(dict.fromkeys(callees)))
 
 
 def _absolute(module: str, node: ast.ImportFrom) -> str | None:
@@ -136,78 +211,25 @@ def fix_info(rule: type[Rule], index: _ModuleIndex | None = None) -> FixInfo:
     directly or in helper functions it calls (its own, or imported from other
     `sessionlint.lint_rules` modules).  Undecidable cases give `known=False`."""
     index = index or _ModuleIndex()
-    module = rule.__module__
-    tree = index.tree(module)
-    if tree is None:
+    top = index.scope(rule.__module__, None)
+    if top is None:
         return FixInfo(False)
-    found: set[str | None] = set()
-    passes_fix = False  # some report(...) call hands over a fix
-    reporters = _reporter_names(tree)
-    seen: set[tuple[str, str | None]] = set()
-
-    def scan(mod: str, tree: ast.Module, entry: str | None) -> None:
-        nonlocal passes_fix
-        if (mod, entry) in seen:
-            return
-        seen.add((mod, entry))
-        functions = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        imported: dict[str, tuple[str, str | None]] = {}  # local name -> (module, name in it or None)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom):
-                base = _absolute(mod, node)
-                for alias in node.names:
-                    if not base:
-                        continue
-                    # `from pkg import submodule` or `from module import function`
-                    imported[alias.asname or alias.name] = (base, alias.name)
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        imported[alias.asname] = (alias.name, None)
-        if entry is None:
-            roots: list[ast.AST] = [tree]
-        elif entry in functions:
-            roots = [functions[entry]]
-        else:
-            return
-        for root in roots:
-            for node in ast.walk(root):
-                if not isinstance(node, ast.Call):
-                    continue
-                callee = node.func
-                name = callee.id if isinstance(callee, ast.Name) else callee.attr if isinstance(callee, ast.Attribute) else None
-                if name == "FixSpec":
-                    kind = _applicability(node)
-                    found.add(kind)
-                    continue
-                if _passes_fix(node, reporters):
-                    passes_fix = True
-                if isinstance(callee, ast.Name):
-                    if callee.id in functions and entry is not None:
-                        scan(mod, tree, callee.id)
-                    elif callee.id in imported:
-                        target_mod, target_name = imported[callee.id]
-                        _follow(target_mod, target_name)
-                elif isinstance(callee, ast.Attribute) and isinstance(callee.value, ast.Name):
-                    owner = imported.get(callee.value.id)
-                    if owner is not None:
-                        target_mod = owner[0] if owner[1] is None else f"{owner[0]}.{owner[1]}"
-                        _follow(target_mod, callee.attr)
-
-    def _follow(target_mod: str, target_name: str | None) -> None:
-        if not _ours(target_mod) or target_mod in ("sessionlint.lint_rules.rule", "sessionlint.lint_rules.model"):
-            return
-        target_tree = index.tree(target_mod)
-        if target_tree is None:
-            # `from package import submodule`: the name is a module, not a function
-            return
-        if target_name is not None:
-            scan(target_mod, target_tree, target_name)
-
-    scan(module, tree, None)
-    if passes_fix and not found:
+    kinds: set[str | None] = set()
+    seen: set[tuple[str, str]] = set()
+    work = list(top.callees)
+    kinds |= top.kinds
+    while work:
+        key = work.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        scope = index.scope(*key)
+        if scope is not None:
+            kinds |= scope.kinds
+            work.extend(scope.callees)
+    if top.passes_fix and not kinds:
         return FixInfo(False)  # it reports fixes built somewhere this scan does not follow
-    return FixInfo(True, frozenset(found))
+    return FixInfo(True, frozenset(kinds))
 
 
 def _reporter_names(tree: ast.Module) -> set[str]:

@@ -16,6 +16,7 @@ from sessionlint.lint_rules.model import Candidate, Requirement
 _SATISFIES = {
     "factory": {"factory", "session_fn"},
     "maker": {"factory"},
+    "session_provider": {"factory", "session_fn", "session_gen"},
     "session": {"session"},
     "session_gen": {"session_gen"},
     "session_type": {"session_type"},

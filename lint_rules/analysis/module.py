@@ -599,24 +599,27 @@ class ModuleModel:
         return None
 
     def session_dependency(self, target: cst.BaseExpression) -> Reqs | None:
-        """Does depending on `target` give a session?"""
-        reqs = self.factory(target)
-        if reqs is not None:
-            return reqs
+        """Does depending on `target` give a session?
+
+        A dependency gives a session if it yields one, returns one, or is a
+        factory FastAPI calls; for an imported target any of these may hold, so
+        the requirement is `session_provider`."""
         qualname = self.resolve(target)
         if qualname is None:
             return None
         local_name = self.is_local_qualname(qualname)
+        if local_name is None and qualname in N.SESSION_CLASSES:
+            return YES
         if local_name is not None:
             sym = self.symbol(local_name)
-            if sym is not None and sym.kind == "session_gen":
+            if sym is not None and sym.kind in ("session_gen", "factory", "session_fn"):
                 return sym.requires
             if sym is not None and sym.kind == "alias" and sym.target:
-                return self._external("session_gen", sym.target)
+                return self._external("session_provider", sym.target)
             return None
         name = dotted(target) or ""
         if name.split(".")[0] in self.imports:
-            return self._external("session_gen", qualname)
+            return self._external("session_provider", qualname)
         return None
 
     def is_route(self, func: FunctionInfo) -> bool:

@@ -13,9 +13,13 @@ unless an annotation in this file names the session class itself.
 from __future__ import annotations
 
 import libcst as cst
-
 from sessionlint.lint_rules.analysis import names as N
-from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, call_name, dotted
+from sessionlint.lint_rules.analysis.module import (
+    FunctionInfo,
+    ModuleModel,
+    call_name,
+    dotted,
+)
 
 SYNC = "sync"
 ASYNC = "async"
@@ -99,9 +103,9 @@ def annotation_kind(model: ModuleModel, ann: cst.BaseExpression | None, depth: i
     if local in model.top_classes:
         return _local_class_kind(model, local, depth + 1)
     value = model.top_values.get(local)
-    if isinstance(value, (cst.Subscript, cst.Name, cst.Attribute, cst.BinaryOperation, cst.SimpleString)):
-        if dotted(value) != local:
-            return annotation_kind(model, value, depth + 1)
+    alias_types = (cst.Subscript, cst.Name, cst.Attribute, cst.BinaryOperation, cst.SimpleString)
+    if isinstance(value, alias_types) and dotted(value) != local:
+        return annotation_kind(model, value, depth + 1)
     return None
 
 
@@ -208,10 +212,13 @@ def ctor_kind(model: ModuleModel, expr: cst.BaseExpression, func: FunctionInfo |
     `maker.begin()`), else None."""
     if not isinstance(expr, cst.Call):
         return None
-    if call_name(expr) == "begin" and isinstance(expr.func, cst.Attribute):
-        # `with SessionLocal.begin() as s` (a session) -- but not `db.begin()`
-        if model.factory(expr.func.value, func) is not None:
-            return factory_kind(model, expr.func.value, func)
+    # `with SessionLocal.begin() as s` (a session) -- but not `db.begin()`
+    if (
+        call_name(expr) == "begin"
+        and isinstance(expr.func, cst.Attribute)
+        and model.factory(expr.func.value, func) is not None
+    ):
+        return factory_kind(model, expr.func.value, func)
     if model.factory(expr.func, func) is None:
         return None
     return factory_kind(model, expr.func, func)
@@ -336,3 +343,8 @@ def ref_kind(model: ModuleModel, func: FunctionInfo, key: str) -> str | None:
         if isinstance(value, cst.Call):
             return ctor_kind(model, value, None)
     return None
+
+
+def awaits(kind: str | None) -> bool | None:
+    """Whether methods of a session of this kind must be awaited (None: unknown)."""
+    return None if kind is None else kind == ASYNC

@@ -75,11 +75,11 @@ def slow_calls(model: ModuleModel, func: FunctionInfo, clients_possible: bool = 
         qualname = model.resolve(target)
         slow = False
         if qualname in SLOW_FUNCTIONS:
-            slow = not (qualname in SLEEPS and _is_zero(call))
+            slow = _imported(model, func, target) and not (qualname in SLEEPS and _is_zero(call))
         elif isinstance(target, cst.Attribute) and target.attr.value in CLIENT_METHODS:
             base = target.value
             if isinstance(base, cst.Call):
-                slow = model.resolve(base.func) in CLIENT_CLASSES  # httpx.Client().get(...)
+                slow = _is_client_ctor(model, base)  # httpx.Client().get(...)
             else:
                 if clients is None:
                     clients = client_names(model, func)
@@ -89,6 +89,20 @@ def slow_calls(model: ModuleModel, func: FunctionInfo, clients_possible: bool = 
             prefix = "await " if id(call) in awaited else ""
             out.append(SlowCall(call, f"`{prefix}{name}(...)`"))
     return out
+
+
+def _imported(model: ModuleModel, func: FunctionInfo | None, expr: cst.BaseExpression) -> bool:
+    """Does `expr`'s first name come from an import (not a local that happens to be
+    called `time` or `requests`)?"""
+    head = (dotted(expr) or "").split(".")[0]
+    if head not in model.imports:
+        return False
+    scope = func
+    while scope is not None:
+        if head in scope.locals or any(p.name.value == head for p in scope.params):
+            return False
+        scope = scope.parent
+    return True
 
 
 def _is_zero(call: cst.Call) -> bool:
@@ -102,7 +116,11 @@ def _is_zero(call: cst.Call) -> bool:
 def _is_client_ctor(model: ModuleModel, expr: cst.BaseExpression | None) -> bool:
     while isinstance(expr, cst.Await):
         expr = expr.expression
-    return isinstance(expr, cst.Call) and model.resolve(expr.func) in CLIENT_CLASSES
+    return (
+        isinstance(expr, cst.Call)
+        and model.resolve(expr.func) in CLIENT_CLASSES
+        and _imported(model, None, expr.func)
+    )
 
 
 def _is_client_annotation(model: ModuleModel, ann: cst.BaseExpression | None) -> bool:
@@ -112,7 +130,7 @@ def _is_client_annotation(model: ModuleModel, ann: cst.BaseExpression | None) ->
         )
     if isinstance(ann, cst.BinaryOperation):  # httpx.AsyncClient | None
         return _is_client_annotation(model, ann.left) or _is_client_annotation(model, ann.right)
-    return ann is not None and model.resolve(ann) in CLIENT_CLASSES
+    return ann is not None and model.resolve(ann) in CLIENT_CLASSES and _imported(model, None, ann)
 
 
 def client_names(model: ModuleModel, func: FunctionInfo) -> set[str]:

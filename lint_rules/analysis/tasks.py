@@ -16,10 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
-
 from sessionlint.lint_rules.analysis import lifecycle as L
-from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, call_name, dotted
+from sessionlint.lint_rules.analysis.module import (
+    FunctionInfo,
+    ModuleModel,
+    call_name,
+    dotted,
+)
 from sessionlint.lint_rules.analysis.walk import child_nodes, walk_with_parents
+from sessionlint.lint_rules.model import Requirement
 
 GATHERS = frozenset(
     {
@@ -309,7 +314,7 @@ class _Analysis:
         """Is the task awaited where it is made, made many times, or kept in a local?"""
         in_statement = True
         for parent in reversed(self.parents[id(spawn.call)]):
-            if isinstance(parent, _LOOPS) or isinstance(parent, _COMPREHENSIONS):
+            if isinstance(parent, _LOOPS + _COMPREHENSIONS):
                 spawn.many = True
             if not in_statement:
                 continue

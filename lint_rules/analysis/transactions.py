@@ -93,26 +93,23 @@ class TransactionMap:
     def _add(self, position: float, key: str, opens: bool, node, parents) -> None:
         self.events.append(TxEvent(position, key, opens, node, _branch(parents)))
 
-    def open_at(self, target: cst.CSTNode) -> OpenTransaction | None:
-        """A transaction open when `target` runs (None: all closed)."""
+    def open_at(self, target: cst.CSTNode) -> list[OpenTransaction]:
+        """The transactions open when `target` runs (empty: all closed)."""
         where = self._where.get(id(target))
         if where is None:
-            return None
+            return []
         position, parents = where
         found = self._state(position, parents)
-        if found is not None:
-            return found
         # In a loop: the next iteration starts in the state the body ends in.
         for loop in parents:
             if type(loop) in _LOOPS:
                 loop_position, loop_parents = self._where[id(loop)]
                 end = loop_position + sum(1 for _ in walk(loop)) - 0.5
-                found = self._state(end, loop_parents + (loop,))
-                if found is not None:
-                    return found
-        return None
+                for key, opener in self._state(end, loop_parents + (loop,)).items():
+                    found.setdefault(key, opener)
+        return [OpenTransaction(key, opener) for key, opener in found.items()]
 
-    def _state(self, position: float, parents: tuple[cst.CSTNode, ...]) -> OpenTransaction | None:
+    def _state(self, position: float, parents: tuple[cst.CSTNode, ...]) -> dict[str, cst.CSTNode]:
         inside = {id(p) for p in parents}
         open_: dict[str, cst.CSTNode] = {}
         for event in self.events:
@@ -124,9 +121,7 @@ class TransactionMap:
                 open_.setdefault(event.key, event.node)
             else:
                 open_.pop(event.key, None)
-        for key, opener in open_.items():
-            return OpenTransaction(key, opener)
-        return None
+        return open_
 
 
 def _framed_key(model: ModuleModel, func: FunctionInfo, item: cst.WithItem, keys) -> str | None:

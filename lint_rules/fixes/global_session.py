@@ -24,7 +24,7 @@ from __future__ import annotations
 import libcst as cst
 
 from sessionlint.lint_rules.analysis import names as N
-from sessionlint.lint_rules.analysis.asyncness import factory_is_async
+from sessionlint.lint_rules.analysis.session_kinds import awaits, factory_kind
 from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, dotted
 from sessionlint.lint_rules.fixes.transforms import import_replacements, statement
 from sessionlint.lint_rules.rule import FixSpec
@@ -45,7 +45,7 @@ class _Blocked(Exception):
 def primary_fix(model: ModuleModel, line: cst.SimpleStatementLine, name: str, ctor: cst.Call) -> FixSpec | None:
     """The fix for `name = <ctor>` at module level in the defining module."""
     try:
-        is_async = factory_is_async(model, ctor.func)
+        is_async = awaits(factory_kind(model, ctor.func))
         if is_async is None:
             is_async = _awaited(model, name)
         dep = dependency_name(name)

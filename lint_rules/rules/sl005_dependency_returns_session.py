@@ -6,7 +6,7 @@ from sessionlint.lint_rules.analysis import names as N
 from sessionlint.lint_rules.analysis.module import ModuleModel, dotted
 from sessionlint.lint_rules.analysis.walk import walk
 from sessionlint.lint_rules.model import Requirement, Severity
-from sessionlint.lint_rules.analysis.asyncness import factory_is_async
+from sessionlint.lint_rules.analysis.session_kinds import awaits, factory_kind
 from sessionlint.lint_rules.fixes.transforms import enclosing_statement, fresh_name, statement
 from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter
 
@@ -121,7 +121,7 @@ def _fix(model: ModuleModel, func, ret: cst.Return) -> FixSpec | None:
         create = f"{name} = {cst.Module([]).code_for_node(value)}"
     if not isinstance(ctor, cst.Call):
         return None
-    is_async = factory_is_async(model, ctor.func)
+    is_async = awaits(factory_kind(model, ctor.func))
     if is_async is None and func.is_async:
         return None  # can't tell `close()` from `await close()`
     close = f"await {name}.close()" if is_async else f"{name}.close()"

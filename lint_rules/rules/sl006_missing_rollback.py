@@ -6,7 +6,7 @@ from sessionlint.lint_rules.analysis import lifecycle as L
 from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, call_name, dotted, receiver
 from sessionlint.lint_rules.analysis.walk import walk, walk_with_parents
 from sessionlint.lint_rules.model import Severity
-from sessionlint.lint_rules.analysis.asyncness import annotation_is_async, factory_is_async
+from sessionlint.lint_rules.analysis.session_kinds import annotation_kind, awaits, factory_kind
 from sessionlint.lint_rules.fixes.transforms import statement
 from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter
 
@@ -237,12 +237,12 @@ def _session_is_async(model, func: FunctionInfo, key: str) -> bool | None:
         return False
     for param in func.params:
         if param.name.value == key and param.annotation is not None:
-            return annotation_is_async(model, param.annotation.annotation)
+            return awaits(annotation_kind(model, param.annotation.annotation))
     for owned in L.owned_sessions(model, func):
         if owned.key == key:
-            return factory_is_async(model, owned.ctor.func)
+            return awaits(factory_kind(model, owned.ctor.func))
     for node in func.of_type(cst.With):
         for item in node.items:
             if item.asname is not None and dotted(item.asname.name) == key and isinstance(item.item, cst.Call):
-                return factory_is_async(model, item.item.func)
+                return awaits(factory_kind(model, item.item.func))
     return None

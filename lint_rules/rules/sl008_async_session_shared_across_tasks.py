@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import libcst as cst
-
 from sessionlint.lint_rules.analysis import tasks as T
 from sessionlint.lint_rules.analysis.module import ModuleModel, dotted
 from sessionlint.lint_rules.model import Severity
@@ -100,6 +99,7 @@ class AsyncSessionSharedAcrossTasks(Rule):
             if not facts.batches:
                 continue
             nested = T.nested_functions(model, func)
+            # node id -> (where to report, the shared sessions, started many at once?)
             found: dict[int, tuple[cst.CSTNode, list[str], bool]] = {}
             for batch in facts.batches:
                 ordered = sorted(batch, key=lambda c: facts.order.get(id(c.node), 0))
@@ -110,23 +110,19 @@ class AsyncSessionSharedAcrossTasks(Rule):
                             continue
                         total += child.weight
                         if total >= 2:
-                            entry = found.setdefault(id(child.node), (child.node, [], False))
-                            entry[1].append(key)
-                            if child.weight > 1:
-                                found[id(child.node)] = (child.node, entry[1], True)
+                            node, keys, many = found.get(id(child.node), (child.node, [], False))
+                            found[id(child.node)] = (node, keys + [key], many or child.weight > 1)
                             break
             for node, keys, many in found.values():
                 key = keys[0]
                 what = dotted(node.func) if isinstance(node, cst.Call) else None
                 where = f" (`{what}(...)`)" if what else ""
                 count = "many tasks" if many else "two or more tasks"
-                report(
-                    node,
+                message = (
                     f"Session `{key}` is used by {count} running concurrently{where}; a session "
                     f"can't be shared between tasks (IllegalStateChangeError, 'concurrent operations "
                     f"are not permitted'); open one per task from the sessionmaker "
-                    f"(`async with maker() as session:`) or await the queries one by one",
-                    refs[key].requires,
-                    func.qualname,
+                    f"(`async with maker() as session:`) or await the queries one by one"
                 )
+                report(node, message, refs[key].requires, func.qualname)
 

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import libcst as cst
-
 from sessionlint.lint_rules.analysis import tasks as T
-from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, call_name, dotted
+from sessionlint.lint_rules.analysis.module import (
+    FunctionInfo,
+    ModuleModel,
+    call_name,
+    dotted,
+)
 from sessionlint.lint_rules.model import Severity
 from sessionlint.lint_rules.rule import Rule, RuleReporter
 
@@ -105,33 +109,29 @@ class SessionEscapesRequest(Rule):
                 continue
             nested = T.nested_functions(model, func)
 
-            def used(exprs) -> list[str]:
-                exprs = list(exprs)
-                return [key for key in refs if T.uses(exprs, key, nested)]
-
             if spawns:
                 for spawn in T.task_facts(model, func).spawns:
                     if not spawn.forgotten:
                         continue
-                    keys = used(spawn.children)
+                    keys = [k for k in refs if T.uses(spawn.children, k, nested)]
                     if keys:
-                        report(
-                            spawn.call,
+                        message = (
                             f"Session `{keys[0]}` is used by a fire-and-forget task "
                             f"(`{dotted(spawn.call.func) or 'create_task'}`) that nothing awaits: it "
                             f"runs on after the request's session is closed, or alongside its other "
                             f"uses (IllegalStateChangeError); await the task, or pass ids and open a "
-                            f"session inside it",
-                            refs[keys[0]].requires,
-                            func.qualname,
+                            f"session inside it"
                         )
+                        requires = refs[keys[0]].requires
+                        report(spawn.call, message, requires, func.qualname)
             for call in calls:
                 kind = _escape_kind(model, call)
                 if kind is None:
                     continue
                 if kind == "executor" and _joined_in_place(func, call):
                     continue
-                keys = used(a.value for a in call.args)
+                args = [a.value for a in call.args]
+                keys = [k for k in refs if T.uses(args, k, nested)]
                 if not keys:
                     continue
                 key = keys[0]

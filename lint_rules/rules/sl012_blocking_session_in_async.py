@@ -3,11 +3,15 @@ from __future__ import annotations
 from pathlib import PurePath
 
 import libcst as cst
-
 from sessionlint.lint_rules.analysis import lifecycle as L
 from sessionlint.lint_rules.analysis import names as N
 from sessionlint.lint_rules.analysis import session_kinds as K
-from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, dotted, receiver
+from sessionlint.lint_rules.analysis.module import (
+    FunctionInfo,
+    ModuleModel,
+    dotted,
+    receiver,
+)
 from sessionlint.lint_rules.model import Severity
 from sessionlint.lint_rules.rule import Rule, RuleReporter
 
@@ -153,9 +157,8 @@ def _exempt_function(model: ModuleModel, func: FunctionInfo, lifespans: set[str]
         return True
     for deco in func.node.decorators:
         expr = deco.decorator
-        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
-            if expr.func.attr.value == "on_event":
-                return True
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "on_event":
+            return True
     if func.has_decorator(N.CONTEXT_MANAGER_DECORATORS, "asynccontextmanager"):
         # `@asynccontextmanager async def lifespan(app): ...`
         return "lifespan" in func.name or any(

@@ -32,7 +32,7 @@ class TransactionHeldAcrossIo(Rule):
     ```
     sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached,
     connection timed out, timeout 30.00
-    FATAL: terminating connection due to idle-in-transaction timeout
+    IdleInTransactionSessionTimeout: terminating connection due to idle-in-transaction timeout
     (sqlite3.OperationalError) database is locked
     ```
 
@@ -86,9 +86,11 @@ class TransactionHeldAcrossIo(Rule):
             if not transactions.events:
                 continue
             for call in slow:
-                held = transactions.open_at(call.node)
-                if held is None:
+                held_all = transactions.open_at(call.node)
+                if not held_all:
                     continue
+                # Prefer a session known here over one that depends on another file.
+                held = min(held_all, key=lambda h: len(refs[h.key].requires))
                 opener = f"`{held.key}.{call_name(held.opener)}(...)`"
                 report(
                     call.node,
