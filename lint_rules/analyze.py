@@ -36,6 +36,19 @@ def decode(data: bytes) -> str:
 
 
 def analyze(data: bytes, path: str, module: str, is_package: bool) -> FileFacts:
+    """Analyse one file; never raises.  Runs on a large-stack thread (see
+    `on_large_stack`), and any unexpected failure becomes that file's error."""
+    try:
+        return on_large_stack(_analyze, data, path, module, is_package)
+    except Exception as exc:
+        facts = FileFacts(path=path, module=module)
+        facts.error = FileError(
+            path, f"internal error while analysing: {type(exc).__name__}: {exc} (please report this)"
+        )
+        return facts
+
+
+def _analyze(data: bytes, path: str, module: str, is_package: bool) -> FileFacts:
     facts = FileFacts(path=path, module=module)
     try:
         text = decode(data)
@@ -46,9 +59,12 @@ def analyze(data: bytes, path: str, module: str, is_package: bool) -> FileFacts:
         facts.error = FileError(path, "file contains a NUL byte; it is not Python source")
         return facts
     try:
-        tree = parse(text)
+        tree = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         facts.error = FileError(path, f"syntax error: {exc.message}", exc.raw_line, exc.raw_column + 1)
+        return facts
+    except cst.CSTValidationError as exc:  # parsed, but not a valid Python tree
+        facts.error = FileError(path, f"syntax error: {exc}")
         return facts
     except RecursionError:
         facts.error = FileError(path, "file is nested too deeply to parse")
@@ -87,32 +103,39 @@ def analyze(data: bytes, path: str, module: str, is_package: bool) -> FileFacts:
 
 
 # LibCST's native parser recurses on the C stack: deeply nested or very long
-# expressions (`a and a and ...` x 10 000, `lambda: ` x 5 000) overflow a main
-# thread's 8 MiB stack and kill the process with SIGSEGV.  Parsing on a thread
-# with a large stack (reserved, not committed, memory) turns those crashes into
-# successful parses; Python-level recursion limits still apply afterwards.
-PARSER_STACK_BYTES = 512 * 1024 * 1024
+# expressions (`a and a and ...` x 10 000, `lambda: ` x 5 000, thousands of
+# brackets) overflow a main thread's 8 MiB stack and kill the process with
+# SIGSEGV.  Analysing on a thread with a large (reserved, lazily committed) stack
+# turns those crashes into successful parses; Python's recursion limit still
+# applies to the rest and surfaces as a per-file error.
+LARGE_STACK_BYTES = 512 * 1024 * 1024
 
 
-def parse(text: str) -> cst.Module:
-    result: dict[str, object] = {}
+def on_large_stack(fn, *args):
+    outcome: list = []
 
     def target() -> None:
         try:
-            result["tree"] = cst.parse_module(text)
-        except BaseException as exc:  # re-raised in the calling thread
-            result["error"] = exc
+            outcome.append((True, fn(*args)))
+        except BaseException as exc:  # re-raised on the calling thread
+            outcome.append((False, exc))
 
-    previous = threading.stack_size(PARSER_STACK_BYTES)
     try:
-        thread = threading.Thread(target=target, name="sessionlint-parser", daemon=True)
+        previous = threading.stack_size(LARGE_STACK_BYTES)
+    except (ValueError, RuntimeError):  # platform without settable stacks
+        return fn(*args)
+    try:
+        thread = threading.Thread(target=target, name="sessionlint-analyse", daemon=True)
         thread.start()
+    except RuntimeError:  # no memory for the stack: analyse on this thread
+        return fn(*args)
     finally:
         threading.stack_size(previous)
     thread.join()
-    if "error" in result:
-        raise result["error"]  # type: ignore[misc]
-    return result["tree"]  # type: ignore[return-value]
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
 
 
 def parse_noqa(text: str) -> dict[int, frozenset[str]]:

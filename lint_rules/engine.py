@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,41 +217,7 @@ def _read(path: Path, limit: int, report: Report) -> bytes | None:
 
 
 def _analyse_one(src: _Source) -> FileFacts:
-    return _deep(analyze, src.data, str(src.path), src.module, src.is_package)
-
-
-# LibCST's native parser recurses on the C stack: a few thousand levels of nesting
-# (brackets, unary operators, attribute chains) overflow the default 8 MiB main
-# thread stack and kill the whole process with SIGSEGV.  Parsing on a thread with a
-# large (lazily committed) stack moves that limit far beyond real code.
-_PARSE_STACK = 512 * 1024 * 1024
-
-
-def _deep(fn, *args):
-    outcome: list = []
-
-    def target() -> None:
-        try:
-            outcome.append((True, fn(*args)))
-        except BaseException as exc:  # re-raised on the calling thread
-            outcome.append((False, exc))
-
-    try:
-        previous = threading.stack_size(_PARSE_STACK)
-    except (ValueError, RuntimeError):
-        return fn(*args)
-    try:
-        thread = threading.Thread(target=target, name="sessionlint-analyse", daemon=True)
-        thread.start()
-    except RuntimeError:  # no memory for the stack: fall back to this thread
-        return fn(*args)
-    finally:
-        threading.stack_size(previous)
-    thread.join()
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    return value
+    return analyze(src.data, str(src.path), src.module, src.is_package)
 
 
 def _analyse_many(batch: list[_Source], jobs: int | None) -> list[FileFacts]:
@@ -294,7 +259,7 @@ class _Loader:
         key = content_key(data, module, is_package)
         facts = self.cache.get(str(candidate), key)
         if facts is None:
-            facts = _deep(analyze, data, str(candidate), module, is_package)
+            facts = analyze(data, str(candidate), module, is_package)
             self.cache.put(str(candidate), key, facts)
         return facts
 

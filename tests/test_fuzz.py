@@ -441,14 +441,6 @@ def test_fuzz_settings_follow_the_environment(monkeypatch):
     assert fuzz_settings(7).max_examples == (int(_OVERRIDE) if _OVERRIDE else 7)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=cst.CSTValidationError,
-    reason="BUG: analyze.py catches only ParserSyntaxError/RecursionError from cst.parse_module; "
-    "code LibCST parses but then refuses (CSTValidationError, e.g. a bare `except:` before another "
-    "handler, which ast.parse accepts) escapes the engine: the whole run ends in "
-    "'internal error: CSTValidationError' (exit 2) instead of a syntax error for that one file",
-)
 def test_bare_except_not_last():
     lint_and_fix(
         "from sqlalchemy.orm import Session\n\ntry:\n    pass\nexcept:\n    pass\nexcept Exception:\n    pass\n",

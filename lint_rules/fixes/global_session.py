@@ -26,7 +26,7 @@ import libcst as cst
 from sessionlint.lint_rules.analysis import names as N
 from sessionlint.lint_rules.analysis.session_kinds import awaits, factory_kind
 from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, dotted
-from sessionlint.lint_rules.fixes.transforms import import_replacements, statement
+from sessionlint.lint_rules.fixes.transforms import fix_builder, import_replacements, statement
 from sessionlint.lint_rules.rule import FixSpec
 
 # Statements that only manage the global's own lifecycle, by method or attribute.
@@ -42,6 +42,7 @@ class _Blocked(Exception):
     """The fix can't be made safely enough to offer."""
 
 
+@fix_builder
 def primary_fix(model: ModuleModel, line: cst.SimpleStatementLine, name: str, ctor: cst.Call) -> FixSpec | None:
     """The fix for `name = <ctor>` at module level in the defining module."""
     try:
@@ -103,6 +104,7 @@ def companion_fixes(model: ModuleModel) -> list[tuple[str, str, FixSpec | None]]
     return out
 
 
+@fix_builder
 def _companion(model, stmt: cst.ImportFrom, alias: cst.ImportAlias, local: str, imported: str) -> FixSpec:
     dep = dependency_name(imported)
     is_async = _awaited(model, local)
@@ -239,6 +241,12 @@ def _add_parameter(model, func: FunctionInfo, name: str, dep: str, is_async: boo
             raise _Blocked
         star = params.star_arg if isinstance(params.star_arg, cst.Param) else cst.ParamStar()
         new_params = params.with_changes(star_arg=star, kwonly_params=[*_comma_all(params.kwonly_params), param])
+    elif param.default is None and any(p.default is not None for p in params.params):
+        # `db: SessionDep` has no default: it must come before the first default.
+        first = next(i for i, p in enumerate(params.params) if p.default is not None)
+        before = list(params.params[:first])
+        placed = param.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        new_params = params.with_changes(params=[*_comma_all(before), placed, *params.params[first:]])
     else:
         new_params = params.with_changes(params=[*_comma_all(params.params), param])
     return (params, new_params)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import libcst as cst
 
 from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, dotted
-from sessionlint.lint_rules.fixes.transforms import import_replacements, statement
+from sessionlint.lint_rules.fixes.transforms import fix_builder, import_replacements, statement
 from sessionlint.lint_rules.rule import FixSpec
 
 _APP_CLASSES = frozenset(
@@ -23,6 +23,7 @@ _APP_CLASSES = frozenset(
 )
 
 
+@fix_builder
 def on_event_fix(model: ModuleModel, app_name: str) -> FixSpec | None:
     if "add_event_handler" in model.source or "lifespan" in model.top_defs or "lifespan" in model.top_values:
         return None

@@ -112,3 +112,19 @@ def import_replacements(model, needed: list[tuple[str, str]]) -> list | None:
             return None
         out.append((anchor, cst.FlattenSentinel([anchor, *(statement(text) for text in new_lines)])))
     return out
+
+
+def fix_builder(fn):
+    """Decorate a function that builds a `FixSpec`: a fix is optional, so a
+    builder that fails on an unusual tree yields no fix instead of an error for
+    the whole file (the finding is still reported)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            return None
+
+    return wrapper

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from sessionlint.lint_rules.analysis import lifecycle as L
-from sessionlint.lint_rules.fixes.transforms import enclosing_statement, wrap_in_try_finally
+from sessionlint.lint_rules.fixes.transforms import enclosing_statement, fix_builder, wrap_in_try_finally
 from sessionlint.lint_rules.analysis.module import ModuleModel
 from sessionlint.lint_rules.model import Severity
 from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter
@@ -105,6 +105,7 @@ class CloseNotInFinally(Rule):
                     )
 
 
+@fix_builder
 def _fix(func, owned, closes) -> FixSpec | None:
     """Wrap everything between the session's creation and its close in
     `try: ... finally: <close>` -- possible when both are statements of one block."""

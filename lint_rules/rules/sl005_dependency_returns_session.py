@@ -7,7 +7,7 @@ from sessionlint.lint_rules.analysis.module import ModuleModel, dotted
 from sessionlint.lint_rules.analysis.walk import walk
 from sessionlint.lint_rules.model import Requirement, Severity
 from sessionlint.lint_rules.analysis.session_kinds import awaits, factory_kind
-from sessionlint.lint_rules.fixes.transforms import enclosing_statement, fresh_name, statement
+from sessionlint.lint_rules.fixes.transforms import enclosing_statement, fix_builder, fresh_name, statement
 from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter
 
 
@@ -103,6 +103,7 @@ def _text(node: cst.BaseExpression) -> str:
     return dotted(node) or "..."
 
 
+@fix_builder
 def _fix(model: ModuleModel, func, ret: cst.Return) -> FixSpec | None:
     """`return SessionLocal()` -> create, `yield`, close in `finally:`."""
     found = enclosing_statement(func.node.body, ret)

@@ -7,7 +7,7 @@ from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, ca
 from sessionlint.lint_rules.analysis.walk import walk, walk_with_parents
 from sessionlint.lint_rules.model import Severity
 from sessionlint.lint_rules.analysis.session_kinds import annotation_kind, awaits, factory_kind
-from sessionlint.lint_rules.fixes.transforms import statement
+from sessionlint.lint_rules.fixes.transforms import fix_builder, statement
 from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter
 
 _WRITES = ("commit", "flush")
@@ -205,6 +205,7 @@ def _used(body: cst.CSTNode, key: str) -> bool:
     return any(_is_use(n, key) for n in walk(body))
 
 
+@fix_builder
 def _prepend_fix(model, func: FunctionInfo, handler: cst.ExceptHandler, key: str, method: str) -> FixSpec | None:
     if not isinstance(handler.body, cst.IndentedBlock):
         return None
@@ -220,6 +221,7 @@ def _prepend_fix(model, func: FunctionInfo, handler: cst.ExceptHandler, key: str
     )
 
 
+@fix_builder
 def _reraise_fix(handler: cst.ExceptHandler) -> FixSpec | None:
     if not isinstance(handler.body, cst.IndentedBlock):
         return None

@@ -6,7 +6,8 @@ from sessionlint.lint_rules.analysis import names as N
 from sessionlint.lint_rules.analysis.everywhere import everywhere, has_star_kwargs, keyword
 from sessionlint.lint_rules.analysis.module import ModuleModel, dotted
 from sessionlint.lint_rules.model import Severity
-from sessionlint.lint_rules.rule import Rule, RuleReporter
+from sessionlint.lint_rules.fixes.transforms import fix_builder
+from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter
 
 _ASYNC_MAKERS = frozenset(
     {"sqlalchemy.ext.asyncio.async_sessionmaker", "sqlalchemy.ext.asyncio.session.async_sessionmaker"}
@@ -66,7 +67,8 @@ class AsyncExpireOnCommit(Rule):
     ```
 
     ## Fix safety
-    Planned fix: add `expire_on_commit=False` to the call. It is safe for the
+    The fix adds `expire_on_commit=False` to the call (or turns `=True` into
+    `=False`). It is safe for the
     usual per-request (or per-task) session that commits and is then closed.
     Under asyncio an expired attribute cannot be loaded by plain access, so
     working code can only notice the change by *re-reading through the same
@@ -99,6 +101,7 @@ class AsyncExpireOnCommit(Rule):
         if source and "async_sessionmaker" not in source and "AsyncSession" not in source:
             return
         async_classes = _async_session_classes(model)
+        rereads = None  # computed on first use: does this file read again after a commit?
         reconfigured = _reconfigured(model) if "configure" in source or not source else set()
         for call, func in everywhere(model, cst.Call):
             qualname = model.resolve(call.func)
@@ -123,6 +126,8 @@ class AsyncExpireOnCommit(Rule):
             target = _assigned_name(call, func, model)
             if target is not None and target in reconfigured:
                 continue
+            if rereads is None:
+                rereads = _rereads_after_commit(model)
             explicit = "sets `expire_on_commit=True`" if arg is not None else "keeps the default `expire_on_commit=True`"
             report(
                 call,
@@ -131,6 +136,7 @@ class AsyncExpireOnCommit(Rule):
                 f"MissingGreenlet; pass `expire_on_commit=False`",
                 (),
                 func.qualname if func is not None else None,
+                _fix(call, arg, rereads),
             )
 
 
@@ -172,3 +178,54 @@ def _assigned_name(call: cst.Call, func, model: ModuleModel) -> str | None:
         if value is call:
             return name
     return None
+
+
+# Session methods that read through the identity map after a commit.
+_READS = frozenset({"get", "execute", "scalar", "scalars", "stream", "stream_scalars", "query", "merge"})
+
+
+def _rereads_after_commit(model: ModuleModel) -> bool:
+    """Does any function of this file read through a session after committing it,
+    or use `awaitable_attrs`?  Then expiring (or not) changes what it sees."""
+    if "awaitable_attrs" in model.source:
+        return True
+    for func in model.functions:
+        committed: set[str] = set()
+        for call in func.of_type(cst.Call):
+            if not isinstance(call.func, cst.Attribute):
+                continue
+            owner, method = dotted(call.func.value), call.func.attr.value
+            if owner is None:
+                continue
+            if method == "commit":
+                committed.add(owner)
+            elif method in _READS and owner in committed:
+                return True
+    return False
+
+
+@fix_builder
+def _fix(call: cst.Call, arg: cst.Arg | None, rereads: bool) -> FixSpec:
+    false = cst.Name("False")
+    if arg is not None:
+        new_call = call.with_changes(args=[a.with_changes(value=false) if a is arg else a for a in call.args])
+    else:
+        args = list(call.args)
+        new_arg = cst.Arg(
+            keyword=cst.Name("expire_on_commit"),
+            value=false,
+            equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+        )
+        if args:
+            last = args[-1]
+            trailing = last.comma
+            args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            if isinstance(trailing, cst.Comma):  # a multi-line call with a trailing comma keeps its shape
+                args[-1] = last.with_changes(comma=trailing)
+                new_arg = new_arg.with_changes(comma=cst.Comma())
+        new_call = call.with_changes(args=[*args, new_arg])
+    return FixSpec(
+        "Pass `expire_on_commit=False`",
+        "unsafe" if rereads else "safe",
+        [(call, new_call)],
+    )

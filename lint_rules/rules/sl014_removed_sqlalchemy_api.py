@@ -8,7 +8,8 @@ from sessionlint.lint_rules.analysis import names as N
 from sessionlint.lint_rules.analysis.everywhere import everywhere, keyword
 from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, dotted
 from sessionlint.lint_rules.model import Severity
-from sessionlint.lint_rules.rule import Rule, RuleReporter
+from sessionlint.lint_rules.fixes.transforms import fix_builder
+from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter
 
 _DECLARATIVE = "sqlalchemy.ext.declarative"
 # What `sqlalchemy.ext.declarative` still exports but warns about (MovedIn20Warning).
@@ -90,7 +91,7 @@ class RemovedSqlalchemyApi(Rule):
     ```
 
     ## Fix safety
-    Planned fixes, both safe: importing `declarative_base` (and the other moved
+    Two safe fixes: importing `declarative_base` (and the other moved
     names) from `sqlalchemy.orm` gives the very same function without the
     warning — the `ext.declarative` one is a thin wrapper around it (true on
     SQLAlchemy 1.4 and later, where `sqlalchemy.orm.declarative_base` exists) —
@@ -151,7 +152,8 @@ class RemovedSqlalchemyApi(Rule):
                 "`autocommit=` was removed in SQLAlchemy 2.0: a true value raises `ArgumentError: "
                 "autocommit=True is no longer supported`, a false one does nothing; drop the argument"
             )
-        report(arg, message, requires, subject)
+        fix = _drop_argument(call, arg) if isinstance(value, cst.Name) and value.value == "False" else None
+        report(arg, message, requires, subject, fix)
 
     # ------------------------------------------------------------- declarative
     def _declarative(self, model: ModuleModel, report: RuleReporter) -> None:
@@ -170,10 +172,11 @@ class RemovedSqlalchemyApi(Rule):
                 continue
             if module != _DECLARATIVE or isinstance(node.names, cst.ImportStar):
                 continue
+            fix = _move_import(node)
             for alias in node.names:
                 name = dotted(alias.name)
                 if name in _MOVED:
-                    report(alias, _moved_message(name), (), func.qualname if func is not None else None)
+                    report(alias, _moved_message(name), (), func.qualname if func is not None else None, fix)
         # `import sqlalchemy.ext.declarative [as decl]` / `from sqlalchemy.ext import declarative`
         # and then `decl.declarative_base(...)`: report the use.
         if not any(target == _DECLARATIVE or target.startswith(_DECLARATIVE + ".") or target == "sqlalchemy"
@@ -185,6 +188,32 @@ class RemovedSqlalchemyApi(Rule):
             qualname = model.resolve(node)
             if qualname is not None and qualname == f"{_DECLARATIVE}.{node.attr.value}":
                 report(node, _moved_message(node.attr.value), (), func.qualname if func is not None else None)
+
+
+@fix_builder
+def _drop_argument(call: cst.Call, arg: cst.Arg) -> FixSpec:
+    """Delete `autocommit=False`; the argument before it inherits its comma."""
+    args = list(call.args)
+    index = next(i for i, a in enumerate(args) if a is arg)
+    if index == len(args) - 1 and index > 0:
+        args[index - 1] = args[index - 1].with_changes(comma=arg.comma)
+    del args[index]
+    return FixSpec("Remove the no-op `autocommit=False`", "safe", [(call, call.with_changes(args=args))])
+
+
+@fix_builder
+def _move_import(node: cst.ImportFrom) -> FixSpec | None:
+    """`from sqlalchemy.ext.declarative import declarative_base` -> `from sqlalchemy.orm ...`,
+    when every imported name moved to the same module."""
+    targets = {_MOVED.get(dotted(alias.name) or "") for alias in node.names}
+    if len(targets) != 1 or None in targets:
+        return None
+    (target,) = targets
+    return FixSpec(
+        f"Import from `{target}`",
+        "safe",
+        [(node.module, cst.parse_expression(target))],
+    )
 
 
 def _moved_message(name: str) -> str:

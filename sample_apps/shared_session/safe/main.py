@@ -14,6 +14,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sessionlint.harness.staging import checkpoint
+
 from .db import SessionLocal, get_db, make_engine
 from .models import Base, Item
 
@@ -60,6 +62,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
         # The INSERT runs here. A duplicate value raises IntegrityError and is
         # left unhandled (500), as in most apps.
         db.flush()
+        # A no-op unless the stress harness stages an interleaving here, e.g. "park
+        # this request after its flush while another request reads" (same in both arms).
+        checkpoint("after_flush")
         if item.reject:
             db.rollback()
             raise HTTPException(status_code=409, detail="rejected")
