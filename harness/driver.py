@@ -181,7 +181,7 @@ class Driver:
 
     async def call(self, process: int, op: Op, *, slot: int | None = None, tag: str | None = None) -> Outcome:
         """Send one op as `process` and record invoke + completion. Never raises (but cancels)."""
-        request = self.history.invoke(process=process, f=op.f, key=op.key, value=op.value)
+        request = self.history.invoke(op.f, key=op.key, value=op.value, process=process)
         self.stats.sent += 1
         headers = {REQUEST_HEADER: str(request)}
         if tag is not None:

@@ -57,7 +57,7 @@ FACTORY_MARKERS = ("sessionmaker", "create_engine", "create_async_engine", "Fast
 
 #: Rules whose fixes are known to drop comments (see test_fixes_keep_comments):
 #: property (c)'s comment check is skipped where they fix something.
-KNOWN_COMMENT_LOSS = {"SL001", "SL005"}
+KNOWN_COMMENT_LOSS: set[str] = set()
 
 PROPERTY_SETTINGS = settings(
     max_examples=EXAMPLES,
@@ -463,11 +463,6 @@ def index(db: Session = Depends(get_db), other: Session = Depends(get_other_db))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: fixes/runner.py reads files with Path.read_text() (universal newlines), so --fix "
-    "rewrites a CRLF file with LF endings, except the fix's own lines, which keep CRLF: mixed endings",
-)
 def test_fixes_keep_crlf_line_endings(tmp_path):
     with Workspace("crlf_app.py", CRLF_SOURCE) as plain:
         expected = run_fixes(plain.request(), ALL).changes[str(plain.path)][1]

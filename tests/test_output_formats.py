@@ -139,12 +139,27 @@ def test_text_lines_and_summary():
         "app/db.py:4:11: SL901 Module-level session",
         "app/routes.py:2:5: SL903 Dependency returns session: use yield, not return (50%)",
         "Found 3 errors (1 file could not be linted).",
+        "1 hidden fix can be enabled with the `--unsafe-fixes` option.",
     ]
+
+
+def test_text_fix_hints():
+    """Like ruff: fixable findings are marked `[*]` and counted after the summary;
+    fixes that need --unsafe-fixes are counted as hidden until it is given."""
+    report = full_report()
+    report.errors = []
+    unsafe = render("text", report, ctx(fix_applicabilities=("safe", "unsafe"))).splitlines()
+    assert unsafe[-2:] == ["Found 3 errors.", "[*] 1 fixable with the `--fix` option."]
+    assert "app/db.py:4:11: SL901 [*] Module-level session" in unsafe
+    report.fixed = 2
+    assert render("text", report, ctx()).splitlines()[-2] == "Found 5 errors (2 fixed, 3 remaining)."
 
 
 def test_text_summary_wording():
     report = full_report()
     report.errors = []
+    for finding in report.findings:
+        finding.fix = None
     assert render("text", report, ctx()).splitlines()[-1] == "Found 3 errors."
     report.findings = report.findings[:1]
     assert render("text", report, ctx()).splitlines()[-1] == "Found 1 error."
@@ -190,7 +205,10 @@ def test_text_show_source_carets_line_up():
         "3 |     return db",
         "  |",
     ]
-    assert out.endswith("\nFound 3 errors (1 file could not be linted).\n")
+    assert out.endswith(
+        "\nFound 3 errors (1 file could not be linted).\n"
+        "1 hidden fix can be enabled with the `--unsafe-fixes` option.\n"
+    )
 
 
 def test_text_show_source_tabs_wide_chars_and_missing_source():

@@ -64,7 +64,9 @@ def primary_fix(model: ModuleModel, line: cst.SimpleStatementLine, name: str, ct
                 text = f"async def {dep}():\n    async with {code} as {name}:\n        yield {name}\n"
             else:
                 text = f"def {dep}():\n    with {code} as {name}:\n        yield {name}\n"
-            new_def = statement(text).with_changes(leading_lines=line.leading_lines)
+            # The global's comments stay, above the dependency that replaces it.
+            comments = [*line.leading_lines, *_trailing_comment(line)]
+            new_def = statement(text).with_changes(leading_lines=comments)
             replacements.append((line, new_def))
         else:
             replacements.append((line, cst.RemovalSentinel.REMOVE))

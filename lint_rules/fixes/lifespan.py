@@ -42,8 +42,15 @@ def on_event_fix(model: ModuleModel, app_name: str) -> FixSpec | None:
         if len(marked) != 1 or marked[0][1] not in handlers or func.params:
             return None
         handlers[marked[0][1]].append(func)
-        kept = [deco for deco in func.node.decorators if deco is not marked[0][0]]
-        replacements.append((func.node, func.node.with_changes(decorators=kept)))
+        removed = marked[0][0]
+        kept = [deco for deco in func.node.decorators if deco is not removed]
+        # The decorator's comments stay, above the function.
+        comments = [*removed.leading_lines]
+        if removed.trailing_whitespace.comment is not None:
+            comments.append(cst.EmptyLine(comment=removed.trailing_whitespace.comment))
+        replacements.append(
+            (func.node, func.node.with_changes(decorators=kept, leading_lines=[*func.node.leading_lines, *comments]))
+        )
     if not (handlers["startup"] or handlers["shutdown"]):
         return None
 

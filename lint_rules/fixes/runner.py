@@ -50,7 +50,10 @@ def run_fixes(request: LintRequest, applicabilities: tuple[str, ...]) -> FixOutc
                 path = str(cwd / (edit.get("filename") or finding.filename))
                 if path not in current:
                     try:
-                        current[path] = Path(path).read_text(encoding="utf-8")
+                        # newline="": keep CRLF files CRLF (the edits carry the
+                        # file's own line endings, as LibCST preserves them)
+                        with open(path, encoding="utf-8", newline="") as handle:
+                            current[path] = handle.read()
                     except (OSError, UnicodeDecodeError):
                         ok = False
                         break

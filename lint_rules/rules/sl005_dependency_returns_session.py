@@ -129,7 +129,8 @@ def _fix(model: ModuleModel, func, ret: cst.Return) -> FixSpec | None:
     statements = ([statement(create)] if create else []) + [
         statement(f"try:\n    yield {name}\nfinally:\n    {close}\n")
     ]
-    statements[0] = statements[0].with_changes(leading_lines=line.leading_lines)
+    trailing = [cst.EmptyLine(comment=line.trailing_whitespace.comment)] if line.trailing_whitespace.comment else []
+    statements[0] = statements[0].with_changes(leading_lines=[*line.leading_lines, *trailing])
     return FixSpec(
         f"Turn `{func.name}` into a yield dependency that closes the session",
         "unsafe",

@@ -28,7 +28,8 @@ def apply_fixes(request, applicable, *, to_stdout: bool) -> FixOutcome:
         sys.stdout.flush()
         return outcome
     for path, (_, new) in outcome.changes.items():
-        Path(path).write_text(new, encoding="utf-8")
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(new)
     return outcome
 
 

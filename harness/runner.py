@@ -1,0 +1,545 @@
+"""Run one arm of one scenario in a child process, and judge it in the parent.
+
+Parent (`run_arm`, `run_stress_matrix`):
+
+1. makes a work directory and a fresh database for the arm -- a SQLite file in
+   the work directory by default, or a new database on the server named by
+   ``--database-url`` (PostgreSQL/MariaDB/MySQL), dropped afterwards;
+2. starts ``python -m sessionlint.harness.runner --child SPEC`` in its own process
+   group, with a hard timeout: on expiry the whole group is killed (SIGKILL) and the
+   arm is reported as timed out;
+3. survives the child dying -- a negative return code (SIGSEGV, SIGABRT, ...) is
+   reported as "arm crashed: signal N (NAME)", never raised;
+4. loads the child's result and history, runs the checker, and returns an
+   `ArmResult`.
+
+Child (`child_main`): builds the arm's app on the database, runs its lifespan
+(ASGITransport sends no lifespan events), installs a `Stager` for staged mode, runs
+the driver, lets go of every barrier and waits for quiescence, probes the pool
+(connections checked out, connects), shuts the app down, reads the final state
+through a fresh connection, and writes the history (JSONL) and a result JSON.
+
+Broken configurations can segfault CPython (harness-anchors §5.1), which is why the
+app never runs in the process that reports on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+CHILD_GRACE = 30.0  # seconds beyond the run's own time budget before the child is killed
+QUIESCE_TIMEOUT = 2.0
+INJECT = ("abort", "hang", "segfault")  # test hooks: make the child crash or hang on purpose
+
+
+@dataclass
+class ArmOptions:
+    scenario: str
+    arm: str
+    mode: str = "staged"
+    database_url: str | None = None
+    requests: int = 500
+    concurrency: int = 16
+    duration: float = 10.0
+    rounds: int = 5
+    seed: int = 0
+    request_timeout: float = 10.0
+    barrier_timeout: float = 5.0
+    block_window: float = 0.25
+    timeout: float | None = None  # hard bound on the child; default duration + CHILD_GRACE
+    inject: str | None = None
+    history_path: str | None = None  # keep the JSONL history here (else it is deleted)
+
+    def hard_timeout(self) -> float:
+        return self.timeout if self.timeout is not None else self.duration + CHILD_GRACE
+
+
+@dataclass
+class ArmResult:
+    scenario: str
+    arm: str
+    mode: str
+    status: str  # "completed" | "crashed" | "timeout" | "error"
+    problem: str | None = None  # why the arm did not complete, in words
+    returncode: int | None = None
+    wall_time: float = 0.0
+    child: dict[str, Any] = field(default_factory=dict)  # the child's own result JSON
+    check: Any = None  # the checker's CheckResult (None when there is no history)
+    check_error: str | None = None
+    stderr_tail: str = ""
+    history_path: str | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "completed"
+
+    def to_json(self) -> dict[str, Any]:
+        data = {
+            "scenario": self.scenario,
+            "arm": self.arm,
+            "mode": self.mode,
+            "status": self.status,
+            "problem": self.problem,
+            "returncode": self.returncode,
+            "wall_time": round(self.wall_time, 4),
+            "child": self.child,
+            "check_error": self.check_error,
+            "stderr_tail": self.stderr_tail,
+            "history_path": self.history_path,
+        }
+        data["check"] = check_to_json(self.check)
+        return data
+
+
+# -- parent ---------------------------------------------------------------------
+
+
+def run_arm(options: ArmOptions) -> ArmResult:
+    """Run one arm in a child process and check it. Never raises for the child's failures."""
+    from . import scenarios
+
+    scenario = scenarios.canonical(options.scenario)
+    if options.inject is not None and options.inject not in INJECT:
+        raise ValueError(f"inject must be one of {INJECT}")
+    started = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix=f"sessionlint-stress-{scenario}-{options.arm}-"))
+    result = ArmResult(scenario, options.arm, options.mode, status="error")
+    database = None
+    try:
+        database = provision_database(options.database_url, workdir, scenario, options.arm)
+        history_path = Path(options.history_path) if options.history_path else workdir / "history.jsonl"
+        spec = {
+            "scenario": scenario,
+            "arm": options.arm,
+            "mode": options.mode,
+            "database_url": database.url,
+            "database_label": database.label,
+            "requests": options.requests,
+            "concurrency": options.concurrency,
+            "duration": options.duration,
+            "rounds": options.rounds,
+            "seed": options.seed,
+            "request_timeout": options.request_timeout,
+            "barrier_timeout": options.barrier_timeout,
+            "block_window": options.block_window,
+            "hard_timeout": options.hard_timeout(),
+            "inject": options.inject,
+            "history_path": str(history_path),
+            "result_path": str(workdir / "result.json"),
+        }
+        spec_path = workdir / "spec.json"
+        spec_path.write_text(json.dumps(spec))
+        _run_child(spec_path, workdir, options.hard_timeout(), result)
+        result_path = workdir / "result.json"
+        if result.status == "completed":
+            if not result_path.is_file():
+                result.status, result.problem = "error", "the arm's process exited without writing its result"
+            else:
+                result.child = json.loads(result_path.read_text())
+                if result.child.get("error"):
+                    result.status, result.problem = "error", result.child["error"]
+        if history_path.is_file():
+            _check_arm(result, history_path)
+            if options.history_path:
+                result.history_path = str(history_path)
+    except Exception as exc:  # the harness's own failure for this arm: reported, not raised
+        result.status, result.problem = "error", f"{type(exc).__name__}: {exc}"
+    finally:
+        if database is not None:
+            drop_problem = database.drop()
+            if drop_problem:
+                result.child.setdefault("cleanup_errors", []).append(drop_problem)
+        _rmtree(workdir)
+        result.wall_time = time.perf_counter() - started
+    return result
+
+
+def _run_child(spec_path: Path, workdir: Path, hard_timeout: float, result: ArmResult) -> None:
+    log_path = workdir / "child.log"
+    env = dict(os.environ, PYTHONFAULTHANDLER="1", PYTHONUNBUFFERED="1")
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sessionlint.harness.runner", "--child", str(spec_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # its own process group: a timeout kills it and its children
+        )
+        try:
+            returncode = process.wait(timeout=hard_timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            result.status = "timeout"
+            result.problem = f"arm timed out: killed after {hard_timeout:g} s"
+            result.returncode = process.returncode
+        else:
+            result.returncode = returncode
+            if returncode == 0:
+                result.status = "completed"
+            elif returncode < 0:
+                result.status = "crashed"
+                result.problem = f"arm crashed: signal {-returncode} ({_signal_name(-returncode)})"
+            else:
+                result.status = "crashed"
+                result.problem = f"arm's process exited with status {returncode}"
+    result.stderr_tail = _tail(log_path)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # the group we created for this child only
+    except ProcessLookupError:
+        pass
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # pragma: no cover - a process that survives SIGKILL
+        pass
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "unknown signal"
+
+
+def _tail(path: Path, limit: int = 4000) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ""
+    return data[-limit:].decode("utf-8", "replace")
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _check_arm(result: ArmResult, history_path: Path) -> None:
+    from .checker import check
+    from .history import History
+
+    try:
+        history = History.from_jsonl(history_path)
+        final_state = result.child.get("final_state") if result.completed else None
+        result.check = check(history, final_state)
+    except Exception as exc:
+        result.check_error = f"{type(exc).__name__}: {exc}"
+
+
+def check_to_json(check: Any) -> Any:
+    if check is None:
+        return None
+    for method in ("to_json", "to_dict", "as_dict"):
+        if hasattr(check, method):
+            return getattr(check, method)()
+    from dataclasses import is_dataclass
+
+    if is_dataclass(check):
+        return asdict(check)
+    return check
+
+
+# -- databases --------------------------------------------------------------------
+
+
+@dataclass
+class Database:
+    url: str
+    label: str  # for the report: no password
+    admin_url: str | None = None  # server databases: where to drop it from
+    name: str | None = None
+    backend: str = "sqlite"
+
+    def drop(self) -> str | None:
+        """Drop a server database this run created. Returns a problem, or None."""
+        if self.admin_url is None or self.name is None:
+            return None
+        try:
+            _server_ddl(self.admin_url, self.backend, f"DROP DATABASE IF EXISTS {self.name}")
+        except Exception as exc:
+            return f"could not drop database {self.name}: {type(exc).__name__}: {exc}"
+        return None
+
+
+def provision_database(url: str | None, workdir: Path, scenario: str, arm: str) -> Database:
+    """A fresh, empty database for one arm.
+
+    * None or a SQLite URL without a file (``sqlite://``, ``:memory:``): a SQLite
+      file in the work directory (``:memory:`` would give each pool thread its own
+      database);
+    * a SQLite file URL: that file, which must not exist yet (it is deleted with
+      the work directory only if it is inside it);
+    * PostgreSQL / MySQL / MariaDB: a new database ``sessionlint_<random>`` on that
+      server, created here and dropped after the run.
+    """
+    from sqlalchemy import make_url
+
+    if url is None:
+        path = workdir / "stress.db"
+        return Database(f"sqlite:///{path}", "sqlite (temporary file)")
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            path = workdir / "stress.db"
+            return Database(f"sqlite:///{path}", "sqlite (temporary file)")
+        if Path(parsed.database).exists():
+            raise ValueError(f"{parsed.database} exists; point --database-url at a new SQLite file or at a server")
+        return Database(url, f"sqlite ({parsed.database})")
+    if backend not in ("postgresql", "mysql", "mariadb"):
+        raise ValueError(f"unsupported database backend {backend!r} (use sqlite, postgresql, mysql or mariadb)")
+    name = f"sessionlint_{scenario.replace('-', '_')}_{arm}_{uuid.uuid4().hex[:10]}"
+    _server_ddl(url, backend, f"CREATE DATABASE {name}")
+    run_url = parsed.set(database=name).render_as_string(hide_password=False)
+    label = f"{parsed.set(database=name).render_as_string(hide_password=True)}"
+    return Database(run_url, label, admin_url=url, name=name, backend=backend)
+
+
+def _server_ddl(url: str, backend: str, statement: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            if backend == "postgresql" and statement.startswith("DROP DATABASE"):
+                statement += " WITH (FORCE)"
+            connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+# -- child --------------------------------------------------------------------------
+
+
+def child_main(spec_path: str) -> int:
+    import faulthandler
+
+    spec = json.loads(Path(spec_path).read_text())
+    faulthandler.enable()
+    # Dump every thread's stack shortly before the parent would kill us: the
+    # report then shows *where* a hanging arm hangs.
+    faulthandler.dump_traceback_later(max(1.0, spec["hard_timeout"] - 1.0), exit=False)
+    if spec.get("inject") == "abort":
+        os.abort()
+    if spec.get("inject") == "segfault":
+        import ctypes
+
+        ctypes.string_at(0)  # reads address 0: SIGSEGV
+    if spec.get("inject") == "hang":
+        while True:  # the parent's hard timeout ends this
+            time.sleep(1)
+    result = {"error": None}
+    try:
+        import anyio
+
+        result = anyio.run(_child_run, spec)
+    except BaseException as exc:  # reported to the parent, which decides what it means
+        import traceback
+
+        traceback.print_exc()
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    tmp = Path(spec["result_path"] + ".tmp")
+    tmp.write_text(json.dumps(result, default=str))
+    tmp.replace(spec["result_path"])
+    faulthandler.cancel_dump_traceback_later()
+    return 0
+
+
+async def _child_run(spec: dict) -> dict:
+    import warnings
+
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import NullPool, Pool
+
+    from . import scenarios, staging
+    from .driver import Driver, DriverConfig, lifespan
+    from .history import History
+
+    scenario = scenarios.load(spec["scenario"])
+    arm = spec["arm"]
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+    warning_counts: dict[str, int] = {}
+
+    def count_warning(message, category, filename, lineno, file=None, line=None):
+        key = f"{category.__name__}: {str(message).splitlines()[0][:160]}"
+        warning_counts[key] = warning_counts.get(key, 0) + 1
+
+    warnings.showwarning = count_warning
+    warnings.simplefilter("always")
+
+    connects = {"n": 0}
+
+    def on_connect(dbapi_connection, connection_record):
+        connects["n"] += 1
+
+    event.listen(Pool, "connect", on_connect)
+
+    config = DriverConfig(
+        mode=spec["mode"],
+        requests=spec["requests"],
+        concurrency=spec["concurrency"],
+        duration=spec["duration"],
+        rounds=spec["rounds"],
+        seed=spec["seed"],
+        request_timeout=spec["request_timeout"],
+        barrier_timeout=spec["barrier_timeout"],
+        block_window=spec["block_window"],
+    )
+    stager = staging.Stager(timeout=config.barrier_timeout) if config.mode == "staged" else None
+    staging.install(stager)
+    history = History()
+    probes: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    app = scenario.create_app(arm, spec["database_url"])
+    driver = None
+    async with lifespan(app) as state:
+        timings["startup"] = time.perf_counter() - t0
+        engine = getattr(getattr(app, "state", None), "engine", None)
+        connects_before = connects["n"]
+        driver = Driver(app, history, config, stager=stager, lifespan_state=state)
+        t1 = time.perf_counter()
+        try:
+            if config.mode == "staged":
+                await driver.run_staged(scenario.staged_round)
+            else:
+                await driver.run_load(scenario.load_op)
+        finally:
+            if stager is not None:
+                stager.release_all()
+            await driver.aclose()
+        timings["drive"] = time.perf_counter() - t1
+        # Quiescence: every request has returned (bounded: a request parked in the
+        # app outlives its cancelled client only until its barrier or DB timeout).
+        import anyio
+
+        with anyio.move_on_after(QUIESCE_TIMEOUT) as quiet:
+            while driver.app.in_flight:
+                await anyio.sleep(0.005)
+        if quiet.cancelled_caught:
+            notes.append(f"{driver.app.in_flight} request(s) still in the app {QUIESCE_TIMEOUT:g} s after the run")
+        if engine is not None:
+            probes["pool_checked_out_at_quiescence"] = engine.pool.checkedout()
+            probes["pool_status"] = engine.pool.status()
+        probes["connects_during_run"] = connects["n"] - connects_before
+        t2 = time.perf_counter()
+    timings["shutdown"] = time.perf_counter() - t2
+    event.remove(Pool, "connect", on_connect)
+    probes["connects_total"] = connects["n"]
+    staging.install(None)
+
+    history.to_jsonl(spec["history_path"])
+
+    final_state = None
+    final_state_error = None
+    t3 = time.perf_counter()
+    reader = create_engine(spec["database_url"], poolclass=NullPool)
+    try:
+        with reader.connect() as connection:
+            final_state = scenario.read_final_state(connection)
+        server_version = _server_version(reader)
+    except Exception as exc:
+        final_state_error = f"{type(exc).__name__}: {exc}"
+        server_version = None
+    finally:
+        reader.dispose()
+    timings["final_read"] = time.perf_counter() - t3
+    timings["total"] = time.perf_counter() - t0
+
+    stats = driver.stats if driver is not None else None
+    return {
+        "error": None,
+        "scenario": spec["scenario"],
+        "arm": arm,
+        "mode": config.mode,
+        "config": asdict(config),
+        "database": {
+            "label": spec["database_label"],
+            "backend": reader.dialect.name,
+            "driver": reader.dialect.driver,
+            "server_version": server_version,
+        },
+        "versions": versions(reader.dialect.driver),
+        "final_state": final_state,
+        "final_state_error": final_state_error,
+        "probes": probes,
+        "driver": asdict(stats) if stats is not None else None,
+        "staging": _staging_summary(stager),
+        "warnings": dict(sorted(warning_counts.items(), key=lambda kv: -kv[1])[:10]),
+        "notes": notes + (stats.notes if stats is not None else []),
+        "timings": {k: round(v, 4) for k, v in timings.items()},
+    }
+
+
+def _staging_summary(stager) -> dict | None:
+    if stager is None:
+        return None
+    return {
+        "barrier_timeout": stager.timeout,
+        "barrier_timeouts": [t.describe() for t in stager.timeouts],
+        "checkpoint_hits": sum(stager.hits.values()),
+    }
+
+
+def _server_version(engine) -> str:
+    if engine.dialect.name == "sqlite":
+        import sqlite3
+
+        return sqlite3.sqlite_version
+    info = engine.dialect.server_version_info
+    return ".".join(str(part) for part in info) if info else "unknown"
+
+
+def versions(driver: str | None = None) -> dict[str, str]:
+    """Versions that change the results (record them in every report)."""
+    import platform
+    from importlib import metadata
+
+    from sessionlint import __version__
+
+    out = {"sessionlint": __version__, "python": platform.python_version()}
+    for dist in ("fastapi", "starlette", "sqlalchemy", "httpx", "anyio"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    if driver:
+        dist = {"pysqlite": None, "psycopg": "psycopg", "psycopg2": "psycopg2-binary", "pymysql": "PyMySQL",
+                "mysqldb": "mysqlclient", "asyncpg": "asyncpg", "aiosqlite": "aiosqlite", "aiomysql": "aiomysql"}.get(driver, driver)
+        if dist is None:
+            import sqlite3
+
+            out["driver"] = f"pysqlite (sqlite3 {sqlite3.sqlite_version})"
+        else:
+            try:
+                out["driver"] = f"{driver} {metadata.version(dist)}"
+            except metadata.PackageNotFoundError:
+                out["driver"] = driver
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) == 2 and argv[0] == "--child":
+        return child_main(argv[1])
+    print("usage: python -m sessionlint.harness.runner --child SPEC.json  (run `sessionlint stress` instead)", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
