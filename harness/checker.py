@@ -512,7 +512,7 @@ class CheckResult:
 
 _ERROR_TYPE = re.compile(r"[A-Za-z_][\w.]*")
 _BACKGROUND = re.compile(r"\(Background on this error at: \S*?/(\w+)\)")
-_SQL_ECHO = re.compile(r"^\[(?:SQL|parameters): .*?\](?=\s*$)|\[(?:SQL|parameters): [^\[\]]*\]", re.M)
+_SQL_ECHO = re.compile(r"\[(?:SQL|parameters): .*", re.S)  # SQLAlchemy appends these after the message
 _UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
 _HEX = re.compile(r"\b0x[0-9a-fA-F]+\b")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?!\w|\.\d)")
@@ -523,8 +523,8 @@ _MAX_MESSAGE = 240
 def normalize_error(raw: str) -> tuple[str, str]:
     """Split ``"ExcType: message"`` and mask what varies between occurrences of one bug.
 
-    SQLAlchemy's echo of the statement and its parameters (``[SQL: ...]``, ``[parameters: ...]``)
-    is dropped, its "Background on this error" link becomes ``(code 7s2a)`` at the end; UUIDs
+    SQLAlchemy's echo of the statement and its parameters (``[SQL: ...]``, ``[parameters: ...]``,
+    which it appends after the message) is dropped, its "Background on this error" link becomes ``(code 7s2a)`` at the end; UUIDs
     become ``<uuid>``, hexadecimal addresses ``0x…`` and free-standing numbers -- object ids,
     session numbers, sizes, timeouts -- ``N``.  Whitespace is collapsed and the message cut at
     240 characters (the error code is kept).  The raw text stays available as each group's

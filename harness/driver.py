@@ -230,10 +230,13 @@ class Driver:
         if status >= 500:
             error = self.app.errors.pop(str(request), None)
             if error is None:
-                error = f"HTTP {status}: {_body_text(response, body)}"
+                error = f"HTTP{status}: {_body_text(response, body)}"
             return Outcome(request, process, "info", status, latency, value=op.value, error=error)
         # 4xx: a deliberate abort (409) or a rejected request: no effect on the data.
-        return Outcome(request, process, "fail", status, latency, value=op.value, error=f"HTTP {status}: {_body_text(response, body)}")
+        # FastAPI answers those from an HTTPException (or a validation error, 422).
+        kind = "RequestValidationError" if status == 422 else "HTTPException"
+        return Outcome(request, process, "fail", status, latency, value=op.value,
+                       error=f"{kind}: {status} {_body_text(response, body)}")
 
     # -- load mode ------------------------------------------------------------
 

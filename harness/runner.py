@@ -78,6 +78,7 @@ class ArmResult:
     check_error: str | None = None
     stderr_tail: str = ""
     history_path: str | None = None
+    latency: dict[str, float] | None = None  # over every completed request: count, p50, p99, max (s)
 
     @property
     def completed(self) -> bool:
@@ -96,6 +97,7 @@ class ArmResult:
             "check_error": self.check_error,
             "stderr_tail": self.stderr_tail,
             "history_path": self.history_path,
+            "latency": self.latency,
         }
         data["check"] = check_to_json(self.check)
         return data
@@ -236,8 +238,16 @@ def _check_arm(result: ArmResult, history_path: Path) -> None:
         history = History.from_jsonl(history_path)
         final_state = result.child.get("final_state") if result.completed else None
         result.check = check(history, final_state)
+        result.latency = _overall_latency(history)
     except Exception as exc:
         result.check_error = f"{type(exc).__name__}: {exc}"
+
+
+def _overall_latency(history) -> dict[str, float] | None:
+    from .checker import LatencyStats
+
+    stats = LatencyStats.of([e.latency for e in history if e.type != "invoke" and e.latency is not None])
+    return None if stats is None else stats.to_dict()
 
 
 def check_to_json(check: Any) -> Any:

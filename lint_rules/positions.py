@@ -27,8 +27,9 @@ class _Done(Exception):
 
 
 class _TargetedState(CodegenState):
-    def __init__(self, module: cst.Module, targets: Iterable[cst.CSTNode]):
+    def __init__(self, module: cst.Module, targets: Iterable[cst.CSTNode], inclusive: bool = False):
         super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+        self.inclusive = inclusive
         self.targets = {id(node) for node in targets}
         self.ranges: dict[int, tuple[Position, Position]] = {}
         self._starts: dict[int, Position] = {}
@@ -74,7 +75,7 @@ class _TargetedState(CodegenState):
         end_node: cst.CSTNode | None = None,
     ) -> Iterator[None]:
         key = id(node)
-        if key not in self.targets and key not in self._want:
+        if self.inclusive or (key not in self.targets and key not in self._want):
             yield
             return
         for extra in (start_node, end_node):
@@ -96,12 +97,17 @@ class _TargetedState(CodegenState):
                 raise _Done
 
 
-def node_ranges(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[int, tuple[Position, Position]]:
-    """id(node) -> ((line, column), (end_line, end_column)) for each of `nodes`."""
+def node_ranges(
+    module: cst.Module, nodes: Iterable[cst.CSTNode], inclusive: bool = False
+) -> dict[int, tuple[Position, Position]]:
+    """id(node) -> ((line, column), (end_line, end_column)) for each of `nodes`.
+
+    With `inclusive`, ranges include the whitespace and comments a node owns
+    (LibCST's `WhitespaceInclusivePositionProvider`)."""
     nodes = list(nodes)
     if not nodes:
         return {}
-    state = _TargetedState(module, nodes)
+    state = _TargetedState(module, nodes, inclusive)
     try:
         module._codegen(state)
     except _Done:
