@@ -188,7 +188,6 @@ class Driver:
             headers[STAGE_HEADER] = tag
         client = self.client(process if slot is None else slot)
         started = time.perf_counter()
-        status = None
         try:
             with anyio.fail_after(self.config.request_timeout):
                 response = await client.request(op.method, op.path, json=op.json, headers=headers)
@@ -204,7 +203,6 @@ class Driver:
             outcome = Outcome(request, process, "info", None, time.perf_counter() - started, error=describe_exception(exc))
         else:
             latency = time.perf_counter() - started
-            status = response.status_code
             outcome = self._classify(request, process, op, response, latency)
         self.history.complete(
             request, type=outcome.type, value=outcome.value, status=outcome.status,
@@ -285,11 +283,15 @@ class Driver:
                 self.stats.stopped_by = "duration"
                 break
             round_ = Round(self, number)
-            with anyio.move_on_after(max(0.0, deadline - time.perf_counter()) + config.request_timeout):
+            with anyio.move_on_after(max(0.0, deadline - time.perf_counter()) + config.request_timeout) as scope:
                 try:
                     await script(round_)
                 finally:
                     self.stager.release_all()
+            if scope.cancelled_caught:
+                self.stats.stopped_by = "duration"
+                self.stats.notes.append(f"round {number} was cut short: the time budget ran out")
+                break
             self.stats.rounds_completed += 1
         self.stats.elapsed = time.perf_counter() - self.stats.started
         return self.stats

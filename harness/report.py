@@ -280,8 +280,8 @@ def header_lines(result: StressResult, report: ScenarioReport) -> list[str]:
     lines = [f"{report.name}: {report.title} ({', '.join(report.codes)}) — {mode}, seed {result.seed}"
              + (" (workload only; thread schedule not reproducible)" if result.mode == "load" else "")]
     if database:
-        lines.append(f"database: {database.get('label')} — {database.get('backend')} "
-                     f"{database.get('server_version') or ''} via {versions.get('driver', database.get('driver'))}")
+        lines.append(f"database: {database.get('backend')} {database.get('server_version') or ''} "
+                     f"via {versions.get('driver', database.get('driver'))} — {database.get('label')}")
     if versions:
         lines.append("versions: " + ", ".join(f"{k} {versions[k]}" for k in
                                               ("fastapi", "starlette", "sqlalchemy", "httpx", "anyio", "python")
@@ -340,7 +340,7 @@ def render_rich(result: StressResult, file, color: bool = True) -> None:
         for label, cells in scenario_rows(report):
             if label == "verdict":
                 styled = []
-                for arm, cell in zip(report.arms, cells):
+                for arm, cell in zip(report.arms, cells, strict=True):
                     verdict = report.verdicts[arm.arm]
                     style = "bold green" if verdict.passed else ("bold yellow" if verdict.outcome == "inconclusive" else "bold red")
                     styled.append(f"[{style}]{_escape(cell)}[/]")
@@ -373,7 +373,7 @@ def render_plain(result: StressResult, file) -> None:
         table = [headers] + [[label] + [c.replace("\n", "; ") for c in cells] for label, cells in rows]
         widths = [max(len(r[i]) for r in table) for i in range(len(headers))]
         for r in table:
-            out.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+            out.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
         out.extend(lines[1:])
         out.extend(footer_lines(report))
         out.append("")

@@ -300,22 +300,23 @@ def provision_database(url: str | None, workdir: Path, scenario: str, arm: str) 
 
     if url is None:
         path = workdir / "stress.db"
-        return Database(f"sqlite:///{path}", "sqlite (temporary file)")
+        return Database(f"sqlite:///{path}", "a temporary file per arm")
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             path = workdir / "stress.db"
-            return Database(f"sqlite:///{path}", "sqlite (temporary file)")
+            return Database(f"sqlite:///{path}", "a temporary file per arm")
         if Path(parsed.database).exists():
             raise ValueError(f"{parsed.database} exists; point --database-url at a new SQLite file or at a server")
-        return Database(url, f"sqlite ({parsed.database})")
+        return Database(url, parsed.database)
     if backend not in ("postgresql", "mysql", "mariadb"):
         raise ValueError(f"unsupported database backend {backend!r} (use sqlite, postgresql, mysql or mariadb)")
     name = f"sessionlint_{scenario.replace('-', '_')}_{arm}_{uuid.uuid4().hex[:10]}"
     _server_ddl(url, backend, f"CREATE DATABASE {name}")
     run_url = parsed.set(database=name).render_as_string(hide_password=False)
-    label = f"{parsed.set(database=name).render_as_string(hide_password=True)}"
+    where = f"{parsed.host or 'localhost'}" + (f":{parsed.port}" if parsed.port else "")
+    label = f"{where}, a new database per arm (dropped afterwards)"
     return Database(run_url, label, admin_url=url, name=name, backend=backend)
 
 
@@ -413,7 +414,6 @@ async def _child_run(spec: dict) -> dict:
     )
     stager = staging.Stager(timeout=config.barrier_timeout) if config.mode == "staged" else None
     staging.install(stager)
-    history = History()
     probes: dict[str, Any] = {}
     t0 = time.perf_counter()
     app = scenario.create_app(arm, spec["database_url"])
@@ -422,6 +422,7 @@ async def _child_run(spec: dict) -> dict:
         timings["startup"] = time.perf_counter() - t0
         engine = getattr(getattr(app, "state", None), "engine", None)
         connects_before = connects["n"]
+        history = History()  # times count from here: the app is up, the run starts
         driver = Driver(app, history, config, stager=stager, lifespan_state=state)
         t1 = time.perf_counter()
         try:
@@ -480,7 +481,8 @@ async def _child_run(spec: dict) -> dict:
         "config": asdict(config),
         "database": {
             "label": spec["database_label"],
-            "backend": reader.dialect.name,
+            "backend": "mariadb" if getattr(reader.dialect, "is_mariadb", False) else reader.dialect.name,
+            "name": spec["database_url"].rsplit("/", 1)[-1],
             "driver": reader.dialect.driver,
             "server_version": server_version,
         },

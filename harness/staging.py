@@ -102,7 +102,7 @@ class BarrierTimeout:
     waited: float
 
     def describe(self) -> str:
-        return f"barrier {self.name!r} of {self.tag!r} was not released within {self.waited:.1f} s"
+        return f"barrier {self.name!r} of {self.tag!r} was not released within {self.waited:g} s"
 
 
 class Stager:

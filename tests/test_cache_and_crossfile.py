@@ -15,20 +15,8 @@ import pytest
 from sessionlint.lint_rules.discovery import DiscoveryOptions
 from sessionlint.lint_rules.engine import LintRequest, lint
 from sessionlint.lint_rules.registry import all_rules
+from helpers import DB, write
 
-DB = '''\
-from sqlalchemy import create_engine
-from sqlalchemy.orm import sessionmaker
-
-engine = create_engine("sqlite://")
-SessionLocal = sessionmaker(bind=engine)
-
-
-def get_db():
-    db = SessionLocal()
-    yield db
-    db.close()
-'''
 
 ROUTES = '''\
 from fastapi import APIRouter, Depends
@@ -48,12 +36,6 @@ ROUTES_SL001 = ("SL001", "app/routes.py", 6, 11)
 DB_SL004 = ("SL004", "app/db.py", 11, 5)
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from sessionlint import __version__
+from helpers import write
 
 BAD = (
     "from fastapi import FastAPI\n"
@@ -28,15 +29,6 @@ GOOD = "from sqlalchemy.orm import sessionmaker\nSessionLocal = sessionmaker()\n
 SL001_LINE = "pkg/bad.py:4:6: SL001 "
 
 
-def write(root: Path, files: dict[str, str | bytes]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(text, encoding="utf-8")
-    return root
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import pytest
 from sessionlint.lint_rules.discovery import DiscoveryOptions
 from sessionlint.lint_rules.engine import LintRequest, lint
 from sessionlint.lint_rules.registry import all_rules
+from helpers import DB, write
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -112,27 +113,8 @@ def test_cli_no_screen(run_cli):
 # -- scratch cross-file projects ------------------------------------------------------
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
-DB = '''\
-from sqlalchemy import create_engine
-from sqlalchemy.orm import sessionmaker
-
-engine = create_engine("sqlite://")
-SessionLocal = sessionmaker(bind=engine)
-
-
-def get_db():
-    db = SessionLocal()
-    yield db
-    db.close()
-'''
 
 REEXPORTED = {
     "app/__init__.py": "from .db import SessionLocal as make_session\n",

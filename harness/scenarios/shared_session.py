@@ -85,11 +85,7 @@ def reject(value: int) -> Op:
 
 
 def load_op(rng: random.Random, driver: Driver) -> Op:
-    roll = rng.random()
-    for kind, share in MIX:
-        roll -= share
-        if roll < 0:
-            break
+    (kind,) = rng.choices([k for k, _ in MIX], weights=[w for _, w in MIX])
     if kind == "read":
         return read()
     value = driver.unique()

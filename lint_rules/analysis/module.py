@@ -36,6 +36,16 @@ def _and(*parts: Reqs | None) -> Reqs | None:
     return tuple(out)
 
 
+def all_params(p: cst.Parameters) -> list[cst.Param]:
+    """Every parameter of a def or lambda: positional, keyword-only, *args, **kwargs."""
+    out = list(p.posonly_params) + list(p.params) + list(p.kwonly_params)
+    if isinstance(p.star_arg, cst.Param):
+        out.append(p.star_arg)
+    if p.star_kwarg is not None:
+        out.append(p.star_kwarg)
+    return out
+
+
 def dotted(expr: cst.BaseExpression) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
     parts: list[str] = []
@@ -95,13 +105,7 @@ class FunctionInfo:
 
     @property
     def params(self) -> list[cst.Param]:
-        p = self.node.params
-        out = list(p.posonly_params) + list(p.params) + list(p.kwonly_params)
-        if isinstance(p.star_arg, cst.Param):
-            out.append(p.star_arg)
-        if p.star_kwarg is not None:
-            out.append(p.star_kwarg)
-        return out
+        return all_params(self.node.params)
 
     def body_nodes(self) -> list[cst.CSTNode]:
         """Every node of the body that runs when this function runs (source order).

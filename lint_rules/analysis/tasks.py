@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from sessionlint.lint_rules.analysis import lifecycle as L
 from sessionlint.lint_rules.analysis.module import (
+    all_params,
     FunctionInfo,
     ModuleModel,
     call_name,
@@ -89,13 +90,7 @@ def mentions(expr: cst.CSTNode, key: str) -> bool:
 
 
 def _lambda_params(node: cst.Lambda):
-    p = node.params
-    out = list(p.posonly_params) + list(p.params) + list(p.kwonly_params)
-    if isinstance(p.star_arg, cst.Param):
-        out.append(p.star_arg)
-    if p.star_kwarg is not None:
-        out.append(p.star_kwarg)
-    return out
+    return all_params(node.params)
 
 
 def closure_uses(func: FunctionInfo, key: str) -> bool:

@@ -11,4 +11,9 @@ scoped (``diff -r unsafe safe`` shows nothing else):
 
 Each arm's ``main.create_app(database_url=None)`` builds the FastAPI app; the
 module-level ``app`` is for ``uvicorn sessionlint.sample_apps.shared_session.<arm>.main:app``.
+
+Both arms call ``checkpoint("after_flush")`` (``sessionlint.harness.staging``) right
+after the flush in ``POST /items``: a no-op unless ``sessionlint stress`` stages an
+interleaving there (it parks request A after its flush while B reads and C commits;
+see ``harness/scenarios/shared_session.py``).
 """
