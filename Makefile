@@ -1,7 +1,7 @@
 # sessionlint: developer entry points.
 #
-#   make demo    set up .venv, then lint the sample apps: every unsafe arm must be
-#                flagged and every safe arm must be clean
+#   make demo    set up .venv, lint the sample apps (every unsafe arm flagged, every
+#                safe arm clean), then stress both arms on SQLite side by side
 #   make test    set up .venv, then run the whole test suite (what .ci/run runs)
 #
 # `make` alone prints this help. Both targets create .venv themselves (once; again
@@ -31,7 +31,7 @@ SESSIONLINT_TEST_MARIADB_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
 
 help:
 	@echo "sessionlint make targets:"
-	@echo "  make demo    lint the sample apps: unsafe arms flagged, safe arms clean"
+	@echo "  make demo    lint the sample apps, then stress both arms of each on SQLite"
 	@echo "  make test    run the whole test suite (the same command CI runs: .ci/run)"
 	@echo "  make lint    run sessionlint on this repository (minus LINT_EXCLUDE: files bad on purpose)"
 	@echo "  make venv    create $(VENV) and install sessionlint[test] in it (demo/test do this)"
@@ -78,8 +78,11 @@ demo: venv
 	done; \
 	if (( apps == 0 )); then echo "no sample apps with unsafe/ and safe/ arms found under sample_apps/" >&2; exit 1; fi; \
 	echo; echo "=== summary: unsafe arms must be flagged, safe arms must be clean"; printf '%s' "$$summary"; \
-	if (( status )); then echo "demo FAILED: an arm did not come out as expected" >&2; else echo "demo passed"; fi; \
-	exit $$status
+	if (( status )); then echo "lint demo FAILED: an arm did not come out as expected" >&2; exit 1; fi; \
+	echo "lint demo passed"; echo; \
+	echo "=== stress: both arms side by side on SQLite (staged interleavings; exit 0 = every unsafe arm fails, every safe arm is clean)"; \
+	$(SESSIONLINT) stress
+	@echo "demo passed"
 
 # pytest exits 5 when it collected no tests: that is a failure too.
 test: export SESSIONLINT_TEST_POSTGRES_URL := $(SESSIONLINT_TEST_POSTGRES_URL)

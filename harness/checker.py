@@ -583,9 +583,10 @@ class HistoryIndex:
         self.reads: list[tuple[int, Any, list, float]] = []     # ok reads: (request, key, list, time)
         self.writes: list[_Write] = []
         self.write_by_request: dict[int, _Write] = {}
-        self.written: dict[Any, dict[int, int]] = {}            # key -> value -> writer (all invoked)
+        self.written: dict[Any, dict[int, int]] = {}            # key -> value -> writer, writes not aborted
         self.aborted: dict[Any, dict[int, int]] = {}            # key -> value -> aborted writer
-        self.successor: dict[Any, dict[int, int]] = {}          # key -> value -> next value of its writer (cyclic)
+        self.successor: dict[Any, dict[int, int]] = {}          # key -> value -> next value of its (multi-value,
+        #                                                         not aborted) writer, cyclically
         self.counters: dict[Any, list[int]] = {}                # key -> [ok sum, info -, info +, n ok, n info, n fail]
         self.probes: dict[Any, Any] = {}
         self.error_groups: dict[tuple[str, str], ErrorGroup] = {}
@@ -593,46 +594,12 @@ class HistoryIndex:
         self.no_response = 0
 
 
-class _Pairing:
-    """Pairs invocations with completions in one pass, counting what does not pair."""
-
-    __slots__ = ("ops", "duplicate_invokes", "orphans", "unknown_types")
-
-    def __init__(self) -> None:
-        self.ops = self.duplicate_invokes = self.orphans = self.unknown_types = 0
-
-    def pairs(self, events: Iterable[Event]) -> Iterator[tuple[int, Event, Event | None]]:
-        """``(request, invoke, completion)`` in completion order, then never-completed ops with ``None``."""
-        in_flight: dict[int, Event] = {}
-        pop = in_flight.pop
-        completion_types = COMPLETION_TYPES
-        for event in events:
-            t = event.type
-            r = event.request
-            if t == INVOKE:
-                if r in in_flight:
-                    self.duplicate_invokes += 1
-                else:
-                    in_flight[r] = event
-                    self.ops += 1
-            elif t in completion_types:
-                invoked = pop(r, None)
-                if invoked is None:
-                    self.orphans += 1
-                else:
-                    yield r, invoked, event
-            else:
-                self.unknown_types += 1
-        for r, invoked in in_flight.items():
-            yield r, invoked, None
-
-
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building large acyclic structures.
 
-    Building the index allocates millions of tuples and lists and no reference cycles; left on,
-    the collector rescans them over and over (about a quarter of the checker's time on a 1M-event
+    Indexing allocates millions of tuples, lists and sets and no reference cycles; left on, the
+    collector rescans them over and over (about a quarter of the checker's time on a 1M-event
     history).  The previous state is restored on exit.
     """
     was_enabled = gc.isenabled()
@@ -648,8 +615,8 @@ def index_history(history: History | Iterable[Event] | HistoryIndex) -> HistoryI
     """Pair invocations with completions and index writes, reads, counters and errors (O(n)).
 
     Assumes a well-formed history (see :meth:`History.validate`); what does not pair -- a
-    completion without an open invoke, an id invoked while already in flight -- is counted in
-    ``warnings`` and ignored.
+    completion without an open invoke, an id invoked again while in flight -- is counted in
+    ``warnings`` and ignored.  Operations still open at the end count as never completed.
     """
     if isinstance(history, HistoryIndex):
         return history
@@ -661,7 +628,6 @@ def index_history(history: History | Iterable[Event] | HistoryIndex) -> HistoryI
 def _index(events: list[Event]) -> HistoryIndex:
     idx = HistoryIndex()
     idx.events = len(events)
-    pairing = _Pairing()
     stats = idx.stats
     reads_append = idx.reads.append
     writes_append = idx.writes.append
@@ -671,136 +637,162 @@ def _index(events: list[Event]) -> HistoryIndex:
     groups = idx.error_groups
     memo: dict[str, tuple[str, str]] = {}
     abort_ops, write_ops, read_ops, counter_ops = ABORT_OPS, WRITE_OPS, READ_OPS, COUNTER_OPS
+    in_flight: dict[int, Event] = {}
+    pop = in_flight.pop
+    ops = duplicate_invokes = orphans = unknown_types = 0
     duplicate_values = bad_values = no_response = 0
 
-    for r, invoked, c in pairing.pairs(events):
-        f = invoked.f
-        st = stats.get(f)
-        if st is None:
-            st = stats[f] = [0, 0, 0, 0, 0, 0, {}, []]
-        st[0] += 1
-        if c is None:
-            ct = INCOMPLETE
-            st[4] += 1
-            served = False
-            no_response += 1
+    # Phase 0 reads the history, pairing each completion with its open invoke; phase 1 feeds one
+    # synthetic "incomplete" completion per operation still open at the end through the same code.
+    for phase in (0, 1):
+        if phase == 0:
+            stream: Iterable[Event] = events
+            accepted = COMPLETION_TYPES
         else:
+            stream = [Event(INCOMPLETE, e.process, e.time, e.f, key=e.key, request=r) for r, e in in_flight.items()]
+            accepted = frozenset({INCOMPLETE})
+        for c in stream:
             ct = c.type
+            r = c.request
+            if ct == INVOKE:
+                if r in in_flight:
+                    duplicate_invokes += 1
+                else:
+                    in_flight[r] = c
+                    ops += 1
+                continue
+            if ct not in accepted:
+                unknown_types += 1
+                continue
+            invoked = pop(r, None)
+            if invoked is None:
+                orphans += 1
+                continue
+
+            f = invoked.f
+            st = stats.get(f)
+            if st is None:
+                st = stats[f] = [0, 0, 0, 0, 0, 0, {}, []]
+            st[0] += 1
             if ct == OK:
                 st[1] += 1
                 served = True
             elif ct == FAIL:
                 st[2] += 1
                 served = f in abort_ops
+            elif ct == INCOMPLETE:
+                st[4] += 1
+                served = False
             else:
                 st[3] += 1
                 served = False
-            status = c.status
-            statuses = st[6]
-            statuses[status] = statuses.get(status, 0) + 1
-            if status is None and ct != OK:
-                no_response += 1
-            latency = c.latency
-            st[7].append(c.time - invoked.time if latency is None else latency)
-
-        if served:
-            st[5] += 1
-        else:
-            if c is None:
-                gkey = ("Incomplete", "no completion was recorded (in flight when the run ended)")
-                raw = None
+            if ct != INCOMPLETE:
+                status = c.status
+                statuses = st[6]
+                statuses[status] = statuses.get(status, 0) + 1
+                latency = c.latency
+                st[7].append(c.time - invoked.time if latency is None else latency)
+            if served:
+                st[5] += 1
             else:
-                raw = c.error
-                if raw is not None:
-                    gkey = memo.get(raw)  # type: ignore[assignment]
-                    if gkey is None:
-                        gkey = memo[raw] = normalize_error(raw)
-                elif c.status is not None:
-                    gkey = (f"HTTP {c.status}", "")
+                if ct == INCOMPLETE:
+                    raw = None
+                    gkey = ("Incomplete", "no completion was recorded (in flight when the run ended)")
+                    no_response += 1
                 else:
-                    gkey = ("NoResponse", "")
-            group = groups.get(gkey)
-            if group is None:
-                group = groups[gkey] = ErrorGroup(gkey[0], gkey[1], example=raw)
-            group.count += 1
-            if len(group.requests) < 5:
-                group.requests.append(r)
-            skey = "none" if c is None or c.status is None else str(c.status)
-            group.statuses[skey] = group.statuses.get(skey, 0) + 1
-            group.outcomes[ct] = group.outcomes.get(ct, 0) + 1
-            group.ops[f] = group.ops.get(f, 0) + 1
+                    raw = c.error
+                    if c.status is None:
+                        no_response += 1
+                    if raw is not None:
+                        gkey = memo.get(raw)  # type: ignore[assignment]
+                        if gkey is None:
+                            gkey = memo[raw] = normalize_error(raw)
+                    elif c.status is not None:
+                        gkey = (f"HTTP {c.status}", "")
+                    else:
+                        gkey = ("NoResponse", "")
+                group = groups.get(gkey)
+                if group is None:
+                    group = groups[gkey] = ErrorGroup(gkey[0], gkey[1], example=raw)
+                group.count += 1
+                if len(group.requests) < 5:
+                    group.requests.append(r)
+                skey = "none" if c.status is None else str(c.status)
+                group.statuses[skey] = group.statuses.get(skey, 0) + 1
+                group.outcomes[ct] = group.outcomes.get(ct, 0) + 1
+                group.ops[f] = group.ops.get(f, 0) + 1
 
-        if f in write_ops:
-            key = invoked.key
-            value = invoked.value
-            if type(value) is int:
-                values: tuple = (value,)
-            elif isinstance(value, (list, tuple)) and value:
-                values = tuple(value)
-            else:
-                bad_values += 1
-                continue
-            aborted = f in abort_ops or ct == FAIL
-            wk = written.get(key)
-            if wk is None:
-                wk = written[key] = {}
-            for v in values:
-                if wk.setdefault(v, r) != r:
-                    duplicate_values += 1
-            if aborted:
+            if f in read_ops:
+                if ct == OK:
+                    value = c.value
+                    if type(value) is list:
+                        reads_append((r, invoked.key, value, c.time))
+            elif f in write_ops:
+                key = invoked.key
+                value = invoked.value
+                if type(value) is int:
+                    values: tuple = (value,)
+                elif isinstance(value, (list, tuple)) and value:
+                    values = tuple(value)
+                else:
+                    bad_values += 1
+                    continue
+                aborted = f in abort_ops or ct == FAIL
+                wk = written.get(key)
+                if wk is None:
+                    wk = written[key] = {}
                 ak = aborted_idx.get(key)
                 if ak is None:
                     ak = aborted_idx[key] = {}
+                target = ak if aborted else wk
                 for v in values:
-                    ak[v] = r
-            elif len(values) > 1:
-                sk = successor.get(key)
-                if sk is None:
-                    sk = successor[key] = {}
-                n = len(values)
-                for i in range(n):
-                    sk[values[i]] = values[(i + 1) % n]
-            record = (r, f, key, values, ct, c, aborted)
-            writes_append(record)
-            write_by_request[r] = record
-        elif f in read_ops:
-            if ct == OK:
-                value = c.value  # type: ignore[union-attr]
-                if type(value) is list:
-                    reads_append((r, invoked.key, value, c.time))  # type: ignore[union-attr]
-        elif f in counter_ops:
-            amount = 1 if invoked.value is None else invoked.value
-            if type(amount) is not int:
-                bad_values += 1
-                continue
-            cs = counters.get(invoked.key)
-            if cs is None:
-                cs = counters[invoked.key] = [0, 0, 0, 0, 0, 0]
-            if ct == OK:
-                cs[0] += amount
-                cs[3] += 1
-            elif ct == FAIL:
-                cs[5] += 1
-            else:
-                if amount < 0:
-                    cs[1] += amount
+                    if v in wk or v in ak:
+                        duplicate_values += 1
+                    else:
+                        target[v] = r
+                if not aborted and len(values) > 1:
+                    sk = successor.get(key)
+                    if sk is None:
+                        sk = successor[key] = {}
+                    n = len(values)
+                    for i in range(n):
+                        sk[values[i]] = values[(i + 1) % n]
+                record = (r, f, key, values, ct, None if ct == INCOMPLETE else c, aborted)
+                writes_append(record)
+                write_by_request[r] = record
+            elif f in counter_ops:
+                amount = 1 if invoked.value is None else invoked.value
+                if type(amount) is not int:
+                    bad_values += 1
+                    continue
+                cs = counters.get(invoked.key)
+                if cs is None:
+                    cs = counters[invoked.key] = [0, 0, 0, 0, 0, 0]
+                if ct == OK:
+                    cs[0] += amount
+                    cs[3] += 1
+                elif ct == FAIL:
+                    cs[5] += 1
                 else:
-                    cs[2] += amount
-                cs[4] += 1
-        elif f == PROBE and ct == OK:
-            idx.probes[invoked.key] = c.value  # type: ignore[union-attr]
+                    if amount < 0:
+                        cs[1] += amount
+                    else:
+                        cs[2] += amount
+                    cs[4] += 1
+            elif f == PROBE and ct == OK:
+                idx.probes[invoked.key] = c.value
 
-    idx.ops = pairing.ops
+    idx.ops = ops
     idx.no_response = no_response
     warn = idx.warnings.append
-    if pairing.duplicate_invokes:
-        warn(f"{_plural(pairing.duplicate_invokes, 'request id')} invoked again while in flight; "
+    if duplicate_invokes:
+        warn(f"{_plural(duplicate_invokes, 'request id')} invoked again while in flight; "
              "the later invokes were ignored")
-    if pairing.orphans:
-        warn(f"{_plural(pairing.orphans, 'completion')} without an open invoke (never invoked, or "
+    if orphans:
+        warn(f"{_plural(orphans, 'completion')} without an open invoke (never invoked, or "
              "completed twice) ignored")
-    if pairing.unknown_types:
-        warn(f"{_plural(pairing.unknown_types, 'event')} with an unknown type ignored")
+    if unknown_types:
+        warn(f"{_plural(unknown_types, 'event')} with an unknown type ignored")
     if duplicate_values:
         warn(f"{_plural(duplicate_values, 'value')} written by more than one request: values must be "
              "unique per key, and findings about them name only the first writer")
@@ -851,7 +843,14 @@ def _new_results(names: Iterable[str], max_witnesses: int | None) -> dict[str, A
 
 
 def _scan_reads(idx: HistoryIndex, out: dict[str, AnomalyResult]) -> None:
-    """G1a, G1b, garbage and duplicates over every ok read, with C-level set operations."""
+    """G1a, G1b, garbage and duplicates over every ok read, with C-level set operations.
+
+    Fast path, per read of key k: ``seen`` = the values of the read that were written to k by a
+    request that was not aborted -- one C-level pass over the list.  If ``seen`` is as long as
+    the list, the read holds no aborted value, no garbage and no duplicate; only anomalous reads
+    take the slow path that tells those apart.  G1b then checks that the values of multi-value
+    writers in ``seen`` are closed under the writer's cyclic successor map.
+    """
     aborted_res, inter_res = out["aborted_read"], out["intermediate_read"]
     garbage_res, dup_res = out["garbage_read"], out["duplicate_element"]
     checked = bool(idx.reads)
@@ -862,50 +861,50 @@ def _scan_reads(idx: HistoryIndex, out: dict[str, AnomalyResult]) -> None:
     empty: dict[int, int] = {}
 
     for r, key, observed, t in idx.reads:
-        seen = set(observed)
-        if len(seen) != len(observed):
-            _duplicates(dup_res, r, key, observed, t)
         wk = written.get(key, empty)
-        if not wk.keys() >= seen:
-            _garbage(garbage_res, idx, r, key, seen.difference(wk), t)
-        ak = aborted.get(key)
-        if ak is not None:
-            hits = ak.keys() & seen
-            if hits:
-                by_writer: dict[int, list[int]] = {}
-                for v in hits:
-                    by_writer.setdefault(ak[v], []).append(v)
-                for w, vals in sorted(by_writer.items()):
-                    write = write_by_request[w]
-                    if aborted_res._record(t):
-                        aborted_res.witnesses.append(Witness(
-                        "aborted_read",
-                        f"request {r} read key {key!r} and saw {_values_text(vals)}, written by request {w}, "
-                        f"{_abort_text(write)}",
-                        request=r, writer=w, key=key, values=sorted(vals), time=t))
+        seen = wk.keys() & observed
+        if len(seen) != len(observed):
+            everything = set(observed)
+            if len(everything) != len(observed):
+                _duplicates(dup_res, r, key, observed, t)
+            rest = everything.difference(wk)
+            if rest:
+                ak = aborted.get(key, empty)
+                garbage = rest.difference(ak)
+                if garbage:
+                    _garbage(garbage_res, idx, r, key, garbage, t)
+                if len(garbage) != len(rest):
+                    by_writer: dict[int, list[int]] = {}
+                    for v in rest:
+                        if v in ak:
+                            by_writer.setdefault(ak[v], []).append(v)
+                    for w, vals in sorted(by_writer.items()):
+                        if aborted_res._record(t):
+                            aborted_res.witnesses.append(Witness(
+                                "aborted_read",
+                                f"request {r} read key {key!r} and saw {_values_text(vals)}, written by request "
+                                f"{w}, {_abort_text(write_by_request[w])}",
+                                request=r, writer=w, key=key, values=sorted(vals), time=t))
         sk = successor.get(key)
         if sk is not None:
             hits = sk.keys() & seen
             if hits and not seen.issuperset(map(sk.__getitem__, hits)):
-                writers = sorted({wk[v] for v in hits})
-                for w in writers:
-                    write = write_by_request.get(w)
-                    if write is None:
-                        continue
+                for w in sorted({wk[v] for v in hits}):
+                    write = write_by_request[w]
                     values = write[3]
                     present = [v for v in values if v in seen]
-                    if 0 < len(present) < len(values):
-                        missing = [v for v in values if v not in seen]
-                        if inter_res._record(t):
-                            inter_res.witnesses.append(Witness(
+                    if len(present) == len(values):
+                        continue
+                    missing = [v for v in values if v not in seen]
+                    if inter_res._record(t):
+                        outcome = "acknowledged" if write[4] == OK else f"outcome unknown: it {_answer(write[5])}"
+                        inter_res.witnesses.append(Witness(
                             "intermediate_read",
                             f"request {r} read key {key!r} and saw {_values_text(present)} but not "
-                            f"{_values_text(missing)}, although request {w} appended "
-                            f"{_values_text(values)} in one transaction "
-                            f"({'acknowledged' if write[4] == OK else 'outcome unknown: it ' + _answer(write[5])}): "
-                            f"it saw that transaction half-done",
-                            request=r, writer=w, key=key, values=list(present), time=t,
-                            details={"missing": list(missing), "transaction": list(values)}))
+                            f"{_values_text(missing)}, although request {w} appended {_values_text(values)} "
+                            f"in one transaction ({outcome}): it saw that transaction half-done",
+                            request=r, writer=w, key=key, values=present, time=t,
+                            details={"missing": missing, "transaction": list(values)}))
 
 
 def _duplicates(res: AnomalyResult, r: int | None, key: Any, observed: list, t: float | None) -> None:
@@ -925,9 +924,11 @@ def _garbage(res: AnomalyResult, idx: HistoryIndex, r: int | None, key: Any, val
     if res._record(t):
         elsewhere = []
         for v in sorted(values):
-            for other_key, wk in idx.written.items():
-                if other_key != key and v in wk:
-                    elsewhere.append(f"{v} was written to key {other_key!r} by request {wk[v]}")
+            for index in (idx.written, idx.aborted):
+                found = next((f"{v} was written to key {other!r} by request {wk[v]}"
+                              for other, wk in index.items() if other != key and v in wk), None)
+                if found is not None:
+                    elsewhere.append(found)
                     break
         who = f"request {r} read key {key!r} and saw" if r is not None else f"the final state of key {key!r} holds"
         text = f"{who} {_values_text(values)}, which no request ever wrote to key {key!r}"
@@ -1003,9 +1004,11 @@ def _scan_final(idx: HistoryIndex, final: Mapping[Any, Any], out: dict[str, Anom
             fs = set(state)
         if len(fs) != len(state):
             _duplicates(dup_res, None, key, list(state), None)
-        wk = idx.written.get(key, empty)
-        if not wk.keys() >= fs:
-            _garbage(garbage_res, idx, None, key, fs.difference(wk), None)
+        unknown = fs.difference(idx.written.get(key, empty))
+        if unknown:
+            unknown.difference_update(idx.aborted.get(key, empty))
+            if unknown:
+                _garbage(garbage_res, idx, None, key, unknown, None)
 
 
 def _scan_counters(idx: HistoryIndex, final: Mapping[Any, Any], initial: Mapping[Any, int],

@@ -14,7 +14,7 @@ from pathlib import Path
 from sessionlint import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-COMMANDS = ("check", "rule")
+COMMANDS = ("check", "rule", "stress")
 FORMATS = ("text", "json", "sarif", "github", "junit")
 
 
@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     perf.add_argument("--jobs", type=int, metavar="N", help="worker processes for large runs (default: CPU count)")
     perf.add_argument("--no-screen", action="store_true", help="parse every file instead of only those that can matter (debugging)")
 
+    from sessionlint.commands.stress import add_stress_parser  # argparse only: no heavy imports
+
+    add_stress_parser(sub)
+
     rule = sub.add_parser("rule", help="explain a rule")
     rule.add_argument("rule", nargs="?", metavar="RULE", help="code or name, e.g. SL004 or close-not-in-finally")
     rule.add_argument("--all", action="store_true", help="explain every rule")
@@ -82,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
             from sessionlint.commands.rule import run_rule
 
             return run_rule(args)
+        if args.command == "stress":
+            from sessionlint.commands.stress import run_stress
+
+            return run_stress(args)
         from sessionlint.commands.check import run_check
 
         return run_check(args)
