@@ -41,19 +41,19 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import IO, Any, Union
+from typing import IO, Any
 
 from .history import ABORT_OPS, FAIL, INFO, INVOKE, OK, READ_OPS, WRITE_OPS, Event
 
 __all__ = ["elle_ops", "to_edn", "write_elle"]
 
-PathOrFile = Union[str, "os.PathLike[str]", IO[str]]
+PathOrFile = str | os.PathLike[str] | IO[str]
 
 _KEYWORD_FIELDS = ("type", "f")
 
 
 def _ns(seconds: float) -> int:
-    return int(round(seconds * 1e9))
+    return round(seconds * 1e9)
 
 
 def _mops(event: Event) -> list[list[Any]] | None:
@@ -176,19 +176,22 @@ def write_elle(events: Iterable[Event], target: PathOrFile, *, format: str | Non
     if format not in ("json", "edn"):
         raise ValueError(f"format must be 'json' or 'edn', not {format!r}")
     ops = elle_ops(events, final=final)
-    out: IO[str] = target if is_file else open(os.fspath(target), "w", encoding="utf-8")  # type: ignore[assignment,arg-type]
-    try:
-        if format == "json":
-            out.write("[")
-            for position, op in enumerate(ops):
-                out.write(",\n " if position else "")
-                out.write(json.dumps(op, separators=(",", ":")))
-            out.write("]\n")
-        else:
-            for op in ops:
-                out.write(to_edn(op))
-                out.write("\n")
-    finally:
-        if not is_file:
-            out.close()
+    if is_file:
+        _write_ops(ops, target, format)  # type: ignore[arg-type]
+    else:
+        with open(os.fspath(target), "w", encoding="utf-8") as out:  # type: ignore[arg-type]
+            _write_ops(ops, out, format)
     return len(ops)
+
+
+def _write_ops(ops: list[dict[str, Any]], out: IO[str], format: str) -> None:
+    if format == "json":
+        out.write("[")
+        for position, op in enumerate(ops):
+            out.write(",\n " if position else "")
+            out.write(json.dumps(op, separators=(",", ":")))
+        out.write("]\n")
+    else:
+        for op in ops:
+            out.write(to_edn(op))
+            out.write("\n")

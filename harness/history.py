@@ -60,6 +60,7 @@ it, and the checker can run anywhere a history file can be copied to.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 import json
@@ -67,8 +68,9 @@ import os
 import threading
 import time as _time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass
-from typing import IO, Any, Union
+from typing import IO, Any
 
 __all__ = [
     "ABORT_OPS",
@@ -77,10 +79,8 @@ __all__ = [
     "COUNTER_OPS",
     "DEPOSIT",
     "EVENT_TYPES",
-    "Event",
     "FAIL",
     "HEALTH",
-    "History",
     "INCREMENT",
     "INFO",
     "INVOKE",
@@ -90,6 +90,8 @@ __all__ = [
     "READ_OPS",
     "REJECT",
     "WRITE_OPS",
+    "Event",
+    "History",
     "format_error",
     "outcome_for",
 ]
@@ -118,8 +120,8 @@ READ_OPS = frozenset({READ})
 #: Counter operations (lost-update check); ``value`` is the amount, ``None`` meaning 1.
 COUNTER_OPS = frozenset({INCREMENT, DEPOSIT})
 
-PathOrFile = Union[str, "os.PathLike[str]", IO[str]]
-Value = Union[int, list[int], None]
+PathOrFile = str | os.PathLike[str] | IO[str]
+Value = int | list[int] | None
 
 
 @dataclass(slots=True)
@@ -181,25 +183,30 @@ class Event:
         Raises ``ValueError`` naming the problem when a required field is missing or malformed.
         """
         try:
-            type_, process, time_, f, request = (
-                data["type"], data["process"], data["time"], data["f"], data["request"])
+            get = data.get
+            event = cls(data["type"], data["process"], data["time"], data["f"], key=get("key"),
+                        value=get("value"), request=data["request"], status=get("status"),
+                        latency=get("latency"), error=get("error"))
         except KeyError as exc:
             raise ValueError(f"missing field {exc.args[0]!r}") from None
-        except TypeError:
+        except (TypeError, AttributeError):
             raise ValueError(f"expected a JSON object, got {type(data).__name__}") from None
-        if type_ not in EVENT_TYPES:
-            raise ValueError(f"'type' must be one of invoke/ok/fail/info, not {type_!r}")
-        if not isinstance(time_, (int, float)) or isinstance(time_, bool):
-            raise ValueError(f"'time' must be a number, not {time_!r}")
-        if not isinstance(request, int) or isinstance(request, bool):
-            raise ValueError(f"'request' must be an integer, not {request!r}")
-        if not isinstance(f, str):
-            raise ValueError(f"'f' must be a string, not {f!r}")
-        return cls(
-            type_, process, time_, f,
-            key=data.get("key"), value=data.get("value"), request=request,
-            status=data.get("status"), latency=data.get("latency"), error=data.get("error"),
-        )
+        if (event.type not in EVENT_TYPES or type(event.time) not in _NUMBER_TYPES
+                or type(event.request) is not int or type(event.f) is not str):
+            raise ValueError(event._malformed())
+        return event
+
+    def _malformed(self) -> str:
+        if self.type not in EVENT_TYPES:
+            return f"'type' must be one of invoke/ok/fail/info, not {self.type!r}"
+        if type(self.time) not in _NUMBER_TYPES:
+            return f"'time' must be a number, not {self.time!r}"
+        if type(self.request) is not int:
+            return f"'request' must be an integer, not {self.request!r}"
+        return f"'f' must be a string, not {self.f!r}"
+
+
+_NUMBER_TYPES = (int, float)
 
 
 def outcome_for(status: int | None) -> str:
@@ -225,6 +232,18 @@ def format_error(exc: BaseException) -> str:
     message = str(exc)
     name = type(exc).__name__
     return f"{name}: {message}" if message else name
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many acyclic objects (restored on exit)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _open_text(target: PathOrFile, mode: str) -> tuple[IO[str], bool]:
@@ -260,7 +279,7 @@ class History:
     replaying or synthesising histories.
     """
 
-    __slots__ = ("_events", "_lock", "_clock", "_t0", "_next_request", "_open", "_busy")
+    __slots__ = ("_busy", "_clock", "_events", "_lock", "_next_request", "_open", "_t0")
 
     def __init__(self, events: Iterable[Event] = (), *, clock: Callable[[], float] = _time.perf_counter) -> None:
         self._events: list[Event] = list(events)
@@ -463,20 +482,27 @@ class History:
         """
         inp, close = _open_text(source, "rt")
         name = getattr(inp, "name", "<history>")
-        events: list[Event] = []
-        from_dict = Event.from_dict
         try:
-            for number, line in enumerate(inp, 1):
-                if not line.strip():
-                    continue
-                try:
-                    events.append(from_dict(json.loads(line)))
-                except (ValueError, TypeError) as exc:
-                    raise ValueError(f"{name}:{number}: not a history event: {exc}") from None
+            lines = inp.read().split("\n")
         finally:
             if close:
                 inp.close()
-        return cls(events)
+        numbered = [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
+        from_dict = Event.from_dict
+        with _gc_paused():
+            try:
+                # One decoder call for the whole file is several times faster than one per line.
+                records = json.loads("[" + ",".join(line for _, line in numbered) + "]")
+                return cls([from_dict(record) for record in records])
+            except (ValueError, TypeError):
+                pass
+            # Something is malformed: find and name the first bad line.
+            for number, line in numbered:
+                try:
+                    from_dict(json.loads(line))
+                except (ValueError, TypeError) as exc:
+                    raise ValueError(f"{name}:{number}: not a history event: {exc}") from None
+        raise ValueError(f"{name}: not a JSONL history")  # pragma: no cover - a line failed above
 
     def to_elle(self, target: PathOrFile, *, format: str | None = None,
                 final: dict[str, list[int]] | None = None) -> int:

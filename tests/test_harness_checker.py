@@ -13,9 +13,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from sessionlint.harness import checker
-from sessionlint.harness.checker import ANOMALY_KINDS, check, index_history, normalize_error
+from sessionlint.harness.checker import (
+    ANOMALY_KINDS,
+    check,
+    index_history,
+    normalize_error,
+)
 from sessionlint.harness.history import Event, History
 
 
@@ -93,7 +97,7 @@ def test_no_aborted_read_for_ok_or_indeterminate_writers_or_failed_reads() -> No
     run.append("k", 3, status=None, error="ReadTimeout: timed out")  # info
     run.append("k", 4, complete=False)                               # never completed
     run.read("k", [1, 2, 3, 4])
-    rejected = run.reject("k", 9)
+    run.reject("k", 9)
     run.op("read", "k", status=500, read=[9], type="info")           # not an ok read: ignored
     result = run.check()
     assert result.anomaly_count() == 0
@@ -379,8 +383,8 @@ def test_error_taxonomy_groups_by_type_and_normalised_message() -> None:
 @pytest.mark.parametrize(("raw", "expected"), [
     ("ReadTimeout", ("ReadTimeout", "")),
     ("ConnectError: [Errno 111] Connection refused", ("ConnectError", "[Errno N] Connection refused")),
-    ("TimeoutError: QueuePool limit of size 2 overflow 0 reached, connection timed out, timeout 1.00 "
-     "(Background on this error at: https://sqlalche.me/e/20/3o7r)",
+    (("TimeoutError: QueuePool limit of size 2 overflow 0 reached, connection timed out, timeout 1.00 "
+      "(Background on this error at: https://sqlalche.me/e/20/3o7r)"),
      ("TimeoutError", "QueuePool limit of size N overflow N reached, connection timed out, timeout N (code 3o7r)")),
     ("KeyError: 'request 3f2b1c4e-1d2a-4b5c-9d8e-0a1b2c3d4e5f'", ("KeyError", "'request <uuid>'")),
     ("weird text without a type", ("Error", "weird text without a type")),

@@ -10,7 +10,6 @@ import threading
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from sessionlint.harness.elle import elle_ops, to_edn, write_elle
 from sessionlint.harness.history import Event, History, format_error, outcome_for
 
@@ -288,8 +287,8 @@ def test_elle_edn_output(tmp_path) -> None:
     lines = path.read_text().splitlines()
     assert lines == [
         '{:index 0, :type :invoke, :f :txn, :value [[:r "k\\"1" nil]], :process 0, :time 500000000}',
-        '{:index 1, :type :fail, :f :txn, :value [[:r "k\\"1" nil]], :process 0, :time 1000000000, '
-        ':error "NotFound: no"}',
+        ('{:index 1, :type :fail, :f :txn, :value [[:r "k\\"1" nil]], :process 0, :time 1000000000, '
+         ':error "NotFound: no"}'),
     ]
     assert to_edn({"type": "ok", "f": "txn", "value": [["r", 1, [1, 2]]]}) == "{:type :ok, :f :txn, :value [[:r 1 [1 2]]]}"
     with pytest.raises(ValueError, match="format"):
