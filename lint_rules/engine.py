@@ -4,11 +4,13 @@ resolve across files → findings."""
 from __future__ import annotations
 
 import os
+import sys
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sessionlint.lint_rules.analysis.names import KNOWN_LIBRARY_ROOTS
 from sessionlint.lint_rules.analyze import analyze, decode
 from sessionlint.lint_rules.cache import ResultCache, content_key
 from sessionlint.lint_rules.discovery import DiscoveryOptions, discover, module_name
@@ -339,6 +341,11 @@ class _Outside:
         self.pending: dict[str, _Source] = {}
         self._found: dict[tuple[str, Path], Path | None] = {}
         self.listings: dict = {}
+        # Names that can't be an outside project module: the linted files' own
+        # modules, the standard library and well-known libraries.  Skipping them
+        # before any filesystem look-up keeps a full-project (warm) run cheap.
+        self.known = {src.module for src in sources.values() if src.module}
+        self.skip_roots = set(sys.stdlib_module_names) | KNOWN_LIBRARY_ROOTS
 
     def scan(self, batch) -> bool:
         """Queue the outside modules that `batch` imports, and those they import."""
@@ -347,6 +354,8 @@ class _Outside:
         while work:
             src = work.pop()
             for module in imported_modules(src.data, src.module, src.is_package):
+                if module in self.known or module.partition(".")[0] in self.skip_roots:
+                    continue
                 key = (module, src.path.parent)
                 if key not in self._found:
                     self._found[key] = find_module(module, str(src.path), self.request.root, self.listings)
