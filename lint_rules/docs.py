@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib.util
-import inspect
 import re
 import sys
 from dataclasses import dataclass

@@ -25,7 +25,6 @@ from sessionlint.lint_rules.analysis.module import (
     dotted,
 )
 from sessionlint.lint_rules.analysis.walk import child_nodes, walk_with_parents
-from sessionlint.lint_rules.model import Requirement
 
 GATHERS = frozenset(
     {

@@ -105,9 +105,9 @@ class GlobalSession(Rule):
                     group = f"{model.module}.{target}" if model.module else target
                 report(
                     call,
-                    f"Session created at import time is shared by every request and thread "
-                    f"of the process; create one per request instead (e.g. a `Depends(get_db)` "
-                    f"yield dependency)",
+                    "Session created at import time is shared by every request and thread "
+                    "of the process; create one per request instead (e.g. a `Depends(get_db)` "
+                    "yield dependency)",
                     reqs,
                     fix=fix,
                     group=group,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pathspec
 
 from sessionlint import __version__
-from sessionlint.config import Config, ConfigError, find_config, load_config
+from sessionlint.config import ConfigError, find_config, load_config
 from sessionlint.selection import expand_all, resolve_selection
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
