@@ -230,7 +230,13 @@ def _reraise_fix(handler: cst.ExceptHandler) -> FixSpec | None:
 
 
 def _is_pass(stmt: cst.CSTNode) -> bool:
-    return isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, cst.Pass) for s in stmt.body)
+    """A bare `pass` the fix may replace: one that carries no comment."""
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and all(isinstance(s, cst.Pass) for s in stmt.body)
+        and stmt.trailing_whitespace.comment is None
+        and not any(line.comment is not None for line in stmt.leading_lines)
+    )
 
 
 def _session_is_async(model, func: FunctionInfo, key: str) -> bool | None:

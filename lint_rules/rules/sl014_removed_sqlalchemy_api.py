@@ -192,7 +192,10 @@ class RemovedSqlalchemyApi(Rule):
 
 @fix_builder
 def _drop_argument(call: cst.Call, arg: cst.Arg) -> FixSpec:
-    """Delete `autocommit=False`; the argument before it inherits its comma."""
+    """Delete `autocommit=False`; the argument before it inherits its comma.
+    Not offered when a comment sits on the argument's line (it would be lost)."""
+    if "#" in cst.Module([]).code_for_node(arg):
+        return None
     args = list(call.args)
     index = next(i for i, a in enumerate(args) if a is arg)
     if index == len(args) - 1 and index > 0:
