@@ -74,10 +74,6 @@ async def acheckpoint(name: str) -> None:
     await anyio.to_thread.run_sync(stager.hit, tag, name)
 
 
-def current_tag() -> str | None:
-    return _tag.get()
-
-
 @dataclass
 class Barrier:
     tag: str

@@ -27,15 +27,6 @@ ROUTE_METHODS = frozenset(
 )
 
 
-def _and(*parts: Reqs | None) -> Reqs | None:
-    out: list[Requirement] = []
-    for part in parts:
-        if part is None:
-            return None
-        out.extend(r for r in part if r not in out)
-    return tuple(out)
-
-
 def all_params(p: cst.Parameters) -> list[cst.Param]:
     """Every parameter of a def or lambda: positional, keyword-only, *args, **kwargs."""
     out = list(p.posonly_params) + list(p.params) + list(p.kwonly_params)
@@ -189,7 +180,6 @@ class ModuleModel:
         self._symbols: dict[str, Symbol | None] = {}
         #: the file's text, for cheap "can this rule apply at all?" checks
         self.source = source
-        self._local_dependencies: set[str] | None = None
         self._collect(tree.body, cls=None, func=None, in_main=False, top=True)
 
     # ----------------------------------------------------------------- collection
@@ -634,19 +624,6 @@ class ModuleModel:
                 if expr.func.attr.value in ROUTE_METHODS:
                     return True
         return False
-
-    def dependency_functions(self) -> set[str]:
-        """Names of this module's functions used in a `Depends(...)` in this module."""
-        if self._local_dependencies is None:
-            found: set[str] = set()
-            if "Depends" in self.source or "Security" in self.source or not self.source:
-                for func in self.functions:
-                    for param in func.params:
-                        target = self.param_dependency(param)
-                        if isinstance(target, cst.Name):
-                            found.add(target.value)
-            self._local_dependencies = found
-        return self._local_dependencies
 
     def is_request_like(self, name: str, func: FunctionInfo | None) -> bool:
         """Does `name` hold the current request (so `name.state` is per-request)?"""
