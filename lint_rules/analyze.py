@@ -10,6 +10,7 @@ import libcst as cst
 from sessionlint.lint_rules.analysis import names as N
 from sessionlint.lint_rules.analysis.module import ModuleModel, dotted
 from sessionlint.lint_rules.analysis.walk import walk
+from sessionlint.lint_rules.decoding import decode
 from sessionlint.lint_rules.facts import FileFacts
 from sessionlint.lint_rules.fixes.build import build_fix
 from sessionlint.lint_rules.model import Candidate, FileError, Span
@@ -23,16 +24,6 @@ _NOQA = re.compile(r"#\s*noqa\s*:\s*(?P<codes>[A-Za-z][\w-]*(?:\s*,\s*[A-Za-z][\
 
 
 _NOQA_ANYWHERE = re.compile("noqa", re.IGNORECASE)
-
-
-def decode(data: bytes) -> str:
-    """Decode Python source the way the interpreter does (PEP 263 cookie, BOM)."""
-    import io
-    import tokenize
-
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    text = data.decode(encoding)
-    return text[1:] if text.startswith("\ufeff") else text
 
 
 def analyze(data: bytes, path: str, module: str, is_package: bool) -> FileFacts:

@@ -1,23 +1,37 @@
-"""Per-file results cache: one pickle per (tool version, analysis settings).
+"""The results cache: one index file per (tool version, analysis code, settings).
 
-A warm run reads one file.  Entries are keyed by path and validated by the file's
-content hash (plus module name, which relative imports depend on), so an edited
-file is re-analysed and everything else is reused.  The cross-file resolve step
-is never cached.
+A warm run reads that one file and `stat`s the linted files; it reads no source.
+The index maps each path to a `FileRecord`: the file's size and mtime when it was
+last read, the content key (hash of the bytes + module name, which relative
+imports depend on), and what was learned from that content -- the screen tokens
+it contains, the modules it imports, a decode error, and the analysis facts if it
+was parsed.  A file whose size and mtime still match is taken from its record;
+otherwise it is read and hashed, and a record whose key still matches (a `touch`,
+a checkout) keeps its facts.  The cross-file resolve step is never cached.
+
+Racy writes: a file changed twice within one mtime tick keeps its size and mtime.
+Records whose mtime is within `RACY_SECONDS` of the moment the index is written
+are stored unverified, so the next run reads and hashes those files again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from sessionlint import __version__
 from sessionlint.lint_rules.facts import FileFacts
 
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# sessionlint cache directory; see https://bford.info/cachedir/\n"
+_FORMAT = 3  # bump when FileRecord or the index layout changes
+RACY_SECONDS = 2.0
+UNVERIFIED = -1  # an mtime no file has: forces a read + hash
 
 
 def content_key(data: bytes, module: str, is_package: bool) -> str:
@@ -27,64 +41,147 @@ def content_key(data: bytes, module: str, is_package: bool) -> str:
 
 
 def _code_fingerprint(_memo: list[str] = []) -> str:
-    """A hash of the analysis code itself: an editable install (or a checkout
+    """Identifies the analysis code itself: an editable install (or a checkout
     between releases) changes the rules without changing `__version__`, and stale
-    facts from the old code must not be served."""
+    facts from the old code must not be served.  Built from each source file's
+    path, size and mtime (no reads: this runs on every invocation)."""
     if not _memo:
         digest = hashlib.blake2b(digest_size=8)
         package = Path(__file__).resolve().parent
-        for path in sorted(package.rglob("*.py")):
-            try:
-                digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-            except OSError:
-                pass
+        for directory, dirnames, filenames in os.walk(package):
+            dirnames.sort()
+            for name in sorted(filenames):
+                if name.endswith(".py"):
+                    path = os.path.join(directory, name)
+                    try:
+                        info = os.stat(path)
+                    except OSError:
+                        continue
+                    digest.update(f"{os.path.relpath(path, package)}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
         _memo.append(digest.hexdigest())
     return _memo[0]
 
 
+@dataclass(slots=True)
+class FileRecord:
+    """What one version of one file is known to contain."""
+
+    size: int
+    mtime_ns: int
+    key: str
+    #: the module name and package-ness the key was computed with
+    module: str
+    is_package: bool
+    #: why the file can't be linted (NUL byte, undecodable), or None
+    error: str | None = None
+    #: screen tokens this content was searched for, and those it contains
+    checked: frozenset[str] = frozenset()
+    found: frozenset[str] = frozenset()
+    #: codes of the rules whose `screen_patterns` match (None: not computed yet)
+    patterns: frozenset[str] | None = None
+    #: modules its import statements may name (None: not computed yet)
+    imports: frozenset[str] | None = None
+    facts: FileFacts | None = None
+
+    def matches(self, info: os.stat_result) -> bool:
+        return self.mtime_ns != UNVERIFIED and self.size == info.st_size and self.mtime_ns == info.st_mtime_ns
+
+
+def index_path(directory: Path, settings_key: str = "") -> Path:
+    name = hashlib.blake2b(
+        f"{__version__}\0{_code_fingerprint()}\0{settings_key}\0{_FORMAT}".encode(), digest_size=8
+    ).hexdigest()
+    return directory / __version__ / f"results-{name}.pickle"
+
+
 class ResultCache:
+    """The index: path -> `FileRecord`.  Without a directory it is an in-memory
+    index for one run (so a run without cache shares the same code path)."""
+
     def __init__(self, directory: Path | None, settings_key: str = ""):
         self.directory = directory
-        self._entries: dict[str, tuple[str, FileFacts]] = {}
+        self.records: dict[str, FileRecord] = {}
+        self._used: set[str] = set()  # paths this run asked about
         self._dirty = False
-        self._file = None
-        if directory is not None:
-            name = hashlib.blake2b(f"{__version__}\0{_code_fingerprint()}\0{settings_key}".encode(), digest_size=8).hexdigest()
-            self._file = directory / __version__ / f"results-{name}.pickle"
-            try:
-                with open(self._file, "rb") as handle:
-                    loaded = pickle.load(handle)
-                if isinstance(loaded, dict):
-                    self._entries = {
-                        path: entry
-                        for path, entry in loaded.items()
-                        if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], FileFacts)
-                    }
-            except Exception:
-                self._entries = {}  # a missing or corrupt cache is just a cold run
+        self._file = index_path(directory, settings_key) if directory is not None else None
+        if self._file is not None:
+            self.records = _load(self._file)
 
-    def get(self, path: str, key: str) -> FileFacts | None:
-        entry = self._entries.get(path)
-        if entry is not None and entry[0] == key:
-            return entry[1]
-        return None
+    # -- records ------------------------------------------------------------------
+    def record(self, path: str) -> FileRecord | None:
+        self._used.add(path)
+        return self.records.get(path)
 
-    def put(self, path: str, key: str, facts: FileFacts) -> None:
-        self._entries[path] = (key, facts)
+    def store(self, path: str, record: FileRecord) -> None:
+        self._used.add(path)
+        self.records[path] = record
         self._dirty = True
+
+    def touched(self) -> None:
+        """A record was updated in place (screen tokens, imports, facts)."""
+        self._dirty = True
+
+    # -- facts by content key (the resolver's lazy loader) --------------------------
+    def get(self, path: str, key: str) -> FileFacts | None:
+        record = self.records.get(path)
+        if record is not None and record.key == key:
+            return record.facts
+        return None
 
     def save(self) -> None:
         if self._file is None or not self._dirty:
             return
+        # Forget deleted files (only when writing anyway: a run that changed
+        # nothing costs no extra stat).  Records of files this run didn't look
+        # at but that still exist stay: a pre-commit run on one file must not
+        # throw away the rest of the project's cache.
+        for path in [p for p in self.records if p not in self._used and not os.path.exists(p)]:
+            del self.records[path]
+        racy = time.time_ns() - int(RACY_SECONDS * 1e9)
+        for record in self.records.values():
+            if record.mtime_ns >= racy:
+                record.mtime_ns = UNVERIFIED
         try:
-            self._file.parent.mkdir(parents=True, exist_ok=True)
-            root = self.directory
-            if not (root / "CACHEDIR.TAG").exists():
-                (root / "CACHEDIR.TAG").write_text(_TAG)
-                (root / ".gitignore").write_text("# created by sessionlint\n*\n")
+            prepare(self.directory)
             fd, tmp = tempfile.mkstemp(dir=self._file.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(self._entries, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self._file)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    pickle.dump({"format": _FORMAT, "records": self.records}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, self._file)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
         except OSError:
             pass  # a read-only checkout still lints; it just can't cache
+        self._dirty = False
+
+
+def prepare(directory: Path) -> Path:
+    """Create the cache directory (tagged, git-ignored) and its version folder;
+    raises OSError if it can't be written."""
+    folder = directory / __version__
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (directory / "CACHEDIR.TAG").exists():
+        (directory / "CACHEDIR.TAG").write_text(_TAG)
+        (directory / ".gitignore").write_text("# created by sessionlint\n*\n")
+    return folder
+
+
+def _load(path: Path) -> dict[str, FileRecord]:
+    """The stored records, or none: a missing, truncated, foreign or corrupt index
+    is just a cold run (every record is type-checked, never trusted blindly)."""
+    try:
+        with open(path, "rb") as handle:
+            loaded = pickle.load(handle)
+    except Exception:
+        return {}
+    if not isinstance(loaded, dict) or loaded.get("format") != _FORMAT or not isinstance(loaded.get("records"), dict):
+        return {}
+    return {
+        key: record
+        for key, record in loaded["records"].items()
+        if isinstance(key, str)
+        and isinstance(record, FileRecord)
+        and (record.facts is None or isinstance(record.facts, FileFacts))
+    }

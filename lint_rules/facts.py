@@ -1,15 +1,32 @@
 """What one file contributes to the project-wide resolve step.
 
 A `FileFacts` is computed from the file's text alone (plus its module name), so it
-can be cached by content hash and recomputed in a worker process.
+can be cached by content hash and recomputed in a worker process.  This module
+imports no LibCST: a warm run unpickles facts without loading the parser.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sessionlint.lint_rules.analysis.module import Symbol
-from sessionlint.lint_rules.model import Candidate, FileError
+from sessionlint.lint_rules.model import Candidate, FileError, Requirement
+
+Reqs = tuple[Requirement, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """What a module-level name is, as far as sessions go.
+
+    kind: "factory" (a sessionmaker or Session class: calling it gives a new
+    session), "session_fn" (a function returning a new session), "session" (a live session
+    object), "session_gen" (a generator that yields a session), "session_type" (an
+    annotation alias meaning a session), "alias" (another symbol, `target`).
+    """
+
+    kind: str
+    requires: Reqs = ()
+    target: str | None = None
 
 
 @dataclass(slots=True)

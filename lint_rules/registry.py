@@ -3,9 +3,19 @@ here by hand rather than discovered (greppable, and a rename can't change a code
 
 from __future__ import annotations
 
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
 from importlib import import_module
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sessionlint.lint_rules.rule import Rule
+from sessionlint import __version__
+from sessionlint.lint_rules.model import Severity
+
+if TYPE_CHECKING:
+    from sessionlint.lint_rules.rule import Rule
 
 # code -> (module in lint_rules/rules, class name)
 _TABLE: dict[str, tuple[str, str]] = {
@@ -45,3 +55,60 @@ def all_rules() -> dict[str, type[Rule]]:
 
 def by_name() -> dict[str, type[Rule]]:
     return {rule.name: rule for rule in all_rules().values()}
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """A rule's metadata without its code: what selection, the screen and the
+    reports need.  Duck-types the rule class for those uses."""
+
+    code: str
+    name: str
+    severity: Severity
+    default: bool
+    screen_tokens: frozenset[str]
+    screen_patterns: tuple[str, ...]
+    doc_text: str
+    url_text: str
+
+    def doc(self) -> str:
+        return self.doc_text
+
+    def url(self) -> str:
+        return self.url_text
+
+    @classmethod
+    def of(cls, rule: type[Rule]) -> "RuleInfo":
+        return cls(rule.code, rule.name, rule.severity, rule.default, frozenset(rule.screen_tokens),
+                   tuple(rule.screen_patterns), rule.doc(), rule.url())
+
+
+def rule_catalog(cache_dir: Path | None = None) -> dict[str, RuleInfo]:
+    """Every rule's metadata, by code.  Importing the rules imports LibCST (~0.2 s),
+    which a run that parses nothing (warm cache, or nothing passes the screen)
+    should not pay, so the table is kept in the cache directory under the same
+    code fingerprint as the results: edited rules mean a fresh table."""
+    from sessionlint.lint_rules import cache
+
+    path = cache_dir / __version__ / f"rules-{cache._code_fingerprint()}.pickle" if cache_dir is not None else None
+    if path is not None:
+        try:
+            with open(path, "rb") as handle:
+                table = pickle.load(handle)
+            if isinstance(table, dict) and table and all(
+                isinstance(code, str) and isinstance(info, RuleInfo) and info.code == code for code, info in table.items()
+            ):
+                return table
+        except Exception:
+            pass  # missing or unreadable: rebuild it below
+    table = {code: RuleInfo.of(rule) for code, rule in all_rules().items()}
+    if path is not None:
+        try:
+            cache.prepare(cache_dir)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump(table, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    return table

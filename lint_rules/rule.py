@@ -88,6 +88,12 @@ class Rule:
     #: mentions a session symbol exported by another project file (the screen adds
     #: those names itself).  The screen is exact: see `lint_rules/screen.py`.
     screen_tokens: ClassVar[frozenset[str]] = frozenset({"Session", "sessionmaker"})
+    #: Regexes (on the decoded text) of which one must also match for this rule to
+    #: fire; empty: no further condition.  The screen uses them when a file
+    #: contains only tokens of rules whose patterns all fail (and no exported
+    #: session name): such a file is not parsed.  They must be implied by the
+    #: rule's own code (e.g. the cheap text gates its `check` starts with).
+    screen_patterns: ClassVar[tuple[str, ...]] = ()
 
     def check(self, model: "ModuleModel", report: RuleReporter) -> None:  # pragma: no cover
         raise NotImplementedError

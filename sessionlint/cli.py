@@ -17,7 +17,7 @@ COMMANDS = ("check", "rule", "stress")
 FORMATS = ("text", "json", "sarif", "github", "junit")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(with_stress: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sessionlint",
         description="Find SQLAlchemy session misuse in FastAPI and Python code.",
@@ -58,9 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     perf.add_argument("--jobs", type=int, metavar="N", help="worker processes for large runs (default: CPU count)")
     perf.add_argument("--no-screen", action="store_true", help="parse every file instead of only those that can matter (debugging)")
 
-    from sessionlint.commands.stress import add_stress_parser  # argparse only: no heavy imports
+    if with_stress:  # `check` (every lint call) needn't import the stress command at all
+        from sessionlint.commands.stress import add_stress_parser  # argparse only: no heavy imports
 
-    add_stress_parser(sub)
+        add_stress_parser(sub)
 
     rule = sub.add_parser("rule", help="explain a rule")
     rule.add_argument("rule", nargs="?", metavar="RULE", help="code or name, e.g. SL004 or close-not-in-finally")
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "check")
-    parser = _parser()
+    parser = _parser(with_stress=argv[0] != "check")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help

@@ -135,7 +135,7 @@ def test_module_name_change_invalidates(project, tmp_path):
     """Relative imports depend on the module name, so it is part of the key."""
     cache = tmp_path / "cache"
     write(project, {"lib/db.py": DB, "lib/routes.py": ROUTES.replace("from .db", "from lib.db")})
-    first = run(project, "lib", cache=cache)
+    run(project, "lib", cache=cache)
     (project / "lib" / "__init__.py").write_text("")
     second = run(project, "lib", cache=cache)
     assert second.files_parsed >= 2  # both files are now `lib.<name>`

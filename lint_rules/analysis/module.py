@@ -16,6 +16,7 @@ import libcst as cst
 
 from sessionlint.lint_rules.analysis import names as N
 from sessionlint.lint_rules.analysis.walk import walk
+from sessionlint.lint_rules.facts import Symbol  # defined there: cached facts unpickle without LibCST
 from sessionlint.lint_rules.model import Requirement
 
 Reqs = tuple[Requirement, ...]
@@ -143,21 +144,6 @@ class FunctionInfo:
             if deco in qualnames or any(deco == s or deco.endswith("." + s) for s in suffixes):
                 return True
         return False
-
-
-@dataclass(frozen=True, slots=True)
-class Symbol:
-    """What a module-level name is, as far as sessions go.
-
-    kind: "factory" (a sessionmaker or Session class: calling it gives a new
-    session), "session_fn" (a function returning a new session), "session" (a live session
-    object), "session_gen" (a generator that yields a session), "session_type" (an
-    annotation alias meaning a session), "alias" (another symbol, `target`).
-    """
-
-    kind: str
-    requires: Reqs = ()
-    target: str | None = None
 
 
 class ModuleModel:

@@ -20,7 +20,9 @@ class MissingRollback(Rule):
     Flags error handling that leaves a session unusable: an `except` that swallows
     a failed `commit()`/`flush()` without `rollback()` and keeps using the session,
     a yield dependency whose `except` swallows the endpoint's exception, and
-    `commit()` on a module-level session with no rollback on its error path.
+    `commit()` on a module-level session with no rollback on its error path --
+    including an `except` that re-raises (often as `HTTPException(409)`) without
+    rolling the module-level session back.
 
     ## Why is this bad?
     When a flush fails, SQLAlchemy rolls back the database transaction but leaves
@@ -36,7 +38,9 @@ class MissingRollback(Rule):
     With a per-request session the damage stays inside one request; with a shared
     session every later request fails until a restart. In a yield dependency, an
     `except` that does not re-raise hides the error: the client gets a 500 and the
-    server logs nothing (FastAPI ≥ 0.110: "always raise").
+    server logs nothing (FastAPI ≥ 0.110: "always raise"). Re-raising is enough for
+    a per-request session (its dependency closes it, which rolls back) but not for
+    a module-level one: no request owns it, so nothing ever rolls it back.
 
     Bodies framed by `with session.begin():`, `with Session(engine) as s, s.begin():`
     or a `begin_nested()` savepoint roll back by themselves and are not flagged.
@@ -66,7 +70,8 @@ class MissingRollback(Rule):
     ## Fix safety
     Unsafe fixes: a swallowing handler gets `<session>.rollback()` as its first
     statement (which also discards the session's other pending changes, so the
-    code after it may behave differently), and a yield dependency's catch-all
+    code after it may behave differently) -- also a re-raising handler on a
+    module-level session -- and a yield dependency's catch-all
     handler gets a final `raise` (the client then sees the error it was hiding).
     A commit on a module-level session has no automatic fix: the fix is a
     per-request session (SL001).
@@ -103,9 +108,25 @@ class MissingRollback(Rule):
         end_index = max(order.get(id(n), -1) for n in walk(node))
         for handler in node.handlers:
             for key in written:
-                if _handler_resets_or_raises(handler, key):
-                    continue
                 ref = refs[key]
+                if _handler_resets(handler, key):
+                    continue
+                if _handler_raises(handler):
+                    if not ref.shared:
+                        continue  # the request's session is closed (rolled back) by its owner
+                    # Re-raising leaves a module-level session inactive: no teardown
+                    # of any request ever rolls it back.
+                    report(
+                        handler,
+                        f"This `except` re-raises a failed `{key}.commit()`/`flush()` without "
+                        f"`{key}.rollback()`: `{key}` is a module-level session, so nothing rolls it "
+                        f"back and every later request gets PendingRollbackError; call "
+                        f"`{key}.rollback()` before raising",
+                        ref.requires,
+                        func.qualname,
+                        _prepend_fix(model, func, handler, key, "rollback"),
+                    )
+                    break
                 used_after = in_loop or ref.shared or _used(handler.body, key) or any(
                     index > end_index and _is_use(n, key)
                     for n in func.body_nodes()
@@ -188,13 +209,13 @@ def _self_framing(node: cst.CSTNode, key: str) -> bool:
     return False
 
 
-def _handler_resets_or_raises(handler: cst.ExceptHandler, key: str) -> bool:
-    for node in walk(handler.body):
-        if isinstance(node, cst.Raise):
-            return True
-        if isinstance(node, cst.Call) and call_name(node) in _RESETS and receiver(node) == key:
-            return True
-    return False
+def _handler_resets(handler: cst.ExceptHandler, key: str) -> bool:
+    return any(isinstance(node, cst.Call) and call_name(node) in _RESETS and receiver(node) == key
+               for node in walk(handler.body))
+
+
+def _handler_raises(handler: cst.ExceptHandler) -> bool:
+    return any(isinstance(node, cst.Raise) for node in walk(handler.body))
 
 
 def _is_use(node: cst.CSTNode, key: str) -> bool:

@@ -124,7 +124,9 @@ class ScopedSessionInAsync(Rule):
         app_module = self._async_app(model)
         for call, _, is_async in registries:
             name = bound.get(id(call))
-            if is_async or _custom_scope(model, call):
+            # An async registry keyed by thread (`scopefunc=threading.get_ident`) is the
+            # thread-local registry again: judged below like `scoped_session`.
+            if (is_async and not _thread_scope(model, call)) or _custom_scope(model, call):
                 awaited_only = is_async
                 if any(_same_registry(rec, name) and (awaited or not awaited_only) for rec, awaited in removes):
                     continue
@@ -140,9 +142,10 @@ class ScopedSessionInAsync(Rule):
             reason = app_module or self._yield_dependency(model, name)
             if reason is None:
                 continue
+            registry = "`async_scoped_session(scopefunc=<thread id>)`" if is_async else "`scoped_session`"
             report(
                 call,
-                f"`scoped_session` keys sessions by thread, but {reason}: concurrent requests "
+                f"{registry} keys sessions by thread, but {reason}: concurrent requests "
                 f"share one session and its state leaks between them; open a session per "
                 f"request in a yield dependency (`with SessionLocal() as db: yield db`)",
             )
@@ -203,6 +206,14 @@ def _custom_scope(model: ModuleModel, call: cst.Call) -> bool:
             if isinstance(arg.value, cst.Name) and arg.value.value == "None":
                 return False
             return model.resolve(arg.value) not in _THREAD_SCOPES
+    return False
+
+
+def _thread_scope(model: ModuleModel, call: cst.Call) -> bool:
+    """`scopefunc=threading.get_ident` (or another thread identity)."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "scopefunc":
+            return model.resolve(arg.value) in _THREAD_SCOPES
     return False
 
 

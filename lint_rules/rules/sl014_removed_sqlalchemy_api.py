@@ -26,6 +26,8 @@ _GONE_MODULES = frozenset({"sqlalchemy.ext.declarative.api", "sqlalchemy.ext.dec
 # A keyword argument this rule reports (a cheap test before looking at calls).
 # (one pattern per name: a literal prefix keeps `re` fast on big files)
 _KWARGS = tuple(re.compile(rf"{name}\s*=(?!=)") for name in ("autocommit", "subtransactions"))
+# Every spelling that reaches `sqlalchemy.ext.declarative` has one of these.
+_DECLARATIVE_SPELLINGS = ("ext.declarative", "ext import")
 # Methods that took `subtransactions=` in 1.x.
 _BEGIN_METHODS = frozenset({"begin", "begin_nested"})
 
@@ -106,14 +108,15 @@ class RemovedSqlalchemyApi(Rule):
     name = "removed-sqlalchemy-api"
     severity = Severity.ERROR
     screen_tokens = frozenset({"autocommit", "subtransactions", "declarative"})
+    # The two gates `check` starts with: without one of these the rule can't fire.
+    screen_patterns = tuple(p.pattern for p in _KWARGS) + tuple(re.escape(s) for s in _DECLARATIVE_SPELLINGS)
 
     def check(self, model: ModuleModel, report: RuleReporter) -> None:
         source = model.source
         if not source or any(pattern.search(source) for pattern in _KWARGS):
             for call, func in everywhere(model, cst.Call):
                 self._call(model, call, func, report)
-        # Every spelling that reaches `sqlalchemy.ext.declarative` has one of these.
-        if not source or "ext.declarative" in source or "ext import" in source:
+        if not source or any(spelling in source for spelling in _DECLARATIVE_SPELLINGS):
             self._declarative(model, report)
 
     # ------------------------------------------------------------------ kwargs

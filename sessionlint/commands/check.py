@@ -25,7 +25,7 @@ def run_check(args) -> int:
     from sessionlint.lint_rules.discovery import DEFAULT_EXCLUDE, DiscoveryOptions
     from sessionlint.lint_rules.engine import LintRequest, lint
     from sessionlint.lint_rules.output import OutputContext, render
-    from sessionlint.lint_rules.registry import all_rules
+    from sessionlint.lint_rules.registry import rule_catalog
 
     raw_paths = args.paths or ["."]
     use_stdin = raw_paths == ["-"]
@@ -46,7 +46,13 @@ def run_check(args) -> int:
         start = Path(args.stdin_filename).parent if use_stdin and args.stdin_filename else Path(raw_paths[0] if not use_stdin else ".")
         config = load_config(find_config(start.resolve() if start.exists() else Path.cwd()))
 
-    rules = all_rules()
+    cache_dir = None
+    if not args.no_cache:
+        chosen = args.cache_dir or os.environ.get("SESSIONLINT_CACHE_DIR")
+        cache_dir = Path(chosen).resolve() if chosen else (config.cache_dir or config.root / ".sessionlint_cache")
+    # Rule metadata from the cache when it is there: importing the rules loads
+    # LibCST, which a run that parses nothing doesn't need.
+    rules = rule_catalog(None if use_stdin else cache_dir)  # stdin runs never write a cache
     # Name the config file when one of its rule selectors is unknown.
     for key, values in (
         ("select", config.select or []),
@@ -77,10 +83,6 @@ def run_check(args) -> int:
         respect_gitignore=config.respect_gitignore if args.respect_gitignore is None else args.respect_gitignore,
         force_exclude=config.force_exclude if args.force_exclude is None else args.force_exclude,
     )
-    cache_dir = None
-    if not args.no_cache:
-        chosen = args.cache_dir or os.environ.get("SESSIONLINT_CACHE_DIR")
-        cache_dir = Path(chosen).resolve() if chosen else (config.cache_dir or config.root / ".sessionlint_cache")
 
     stdin = sys.stdin.buffer.read() if use_stdin else None
     request = LintRequest(
@@ -95,6 +97,7 @@ def run_check(args) -> int:
         jobs=args.jobs,
         stdin=stdin,
         stdin_filename=args.stdin_filename,
+        rules=rules,
     )
     applicable = ("safe", "unsafe") if args.unsafe_fixes else ("safe",)
     if args.diff:

@@ -1,0 +1,25 @@
+"""Source bytes -> text, the way the interpreter decodes a module (no LibCST here:
+the engine checks every file with this before deciding whether to parse it)."""
+
+from __future__ import annotations
+
+import io
+import tokenize
+
+
+def decode(data: bytes) -> str:
+    """Decode Python source the way the interpreter does (PEP 263 cookie, BOM)."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    text = data.decode(encoding)
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def decode_error(data: bytes) -> str | None:
+    """Why `data` is not lintable Python source text, or None."""
+    if b"\x00" in data:
+        return "file contains a NUL byte; it is not Python source"
+    try:
+        decode(data)
+    except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
+        return f"cannot decode file: {exc}; save it as UTF-8 (or fix its coding cookie)"
+    return None
