@@ -27,7 +27,7 @@ PYTEST_ARGS ?= -q
 SESSIONLINT_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 SESSIONLINT_TEST_MARIADB_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
 
-.PHONY: help venv demo test lint clean docs fuzz
+.PHONY: help venv demo test lint clean docs fuzz bench
 
 help:
 	@echo "sessionlint make targets:"
@@ -37,6 +37,7 @@ help:
 	@echo "  make venv    create $(VENV) and install sessionlint[test] in it (demo/test do this)"
 	@echo "  make docs    regenerate docs/rules/ from the rules' docstrings (a test fails when they are stale)"
 	@echo "  make fuzz    long fuzz run of the linter and --fix (SESSIONLINT_FUZZ_EXAMPLES=$(SESSIONLINT_FUZZ_EXAMPLES) per test)"
+	@echo "  make bench   lint speed vs ruff/semgrep/Fixit and the harness figures -> docs/performance.md (BENCH_QUICK=1: fast subset)"
 	@echo "  make clean   remove $(VENV), caches and build output"
 	@echo "Variables: PYTHON=$(PYTHON)  PYTEST_ARGS='$(PYTEST_ARGS)'"
 
@@ -95,7 +96,7 @@ test: venv
 	exit $$rc
 
 # Files that are bad on purpose: the rule fixtures and the sample apps' unsafe arms.
-LINT_EXCLUDE ?= tests/fixtures,sample_apps/*/unsafe
+LINT_EXCLUDE ?= tests/fixtures,sample_apps/*/unsafe,tests/apps/*_buggy
 
 lint: venv
 	$(SESSIONLINT) check --extend-exclude '$(LINT_EXCLUDE)' .
@@ -110,6 +111,21 @@ SESSIONLINT_FUZZ_EXAMPLES ?= 10000
 fuzz: export SESSIONLINT_FUZZ_EXAMPLES := $(SESSIONLINT_FUZZ_EXAMPLES)
 fuzz: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py --hypothesis-show-statistics
+
+# Performance figures of issue 6 (bench/run.py). The comparison tools go into
+# bench/.venv-tools and bench/.venv-fixit, the corpus into bench/.corpus (all made
+# on first use, gitignored). BENCH_QUICK=1: one run each, Fixit on a subset, one
+# stress scenario; printed only, docs/performance.md is left alone.
+# BENCH_PATHS='dir1 dir2': extra directories for the corpus. BENCH_RUNS: runs per
+# lint command (median).
+BENCH_RUNS ?= 3
+BENCH_PATHS ?=
+BENCH_QUICK ?=
+BENCH_OUT ?= $(if $(BENCH_QUICK),,docs/performance.md)
+
+bench: venv
+	$(BIN)/python bench/run.py --runs $(BENCH_RUNS) $(if $(BENCH_QUICK),--quick) \
+	  $(if $(strip $(BENCH_PATHS)),--path '$(BENCH_PATHS)') $(if $(BENCH_OUT),--markdown $(BENCH_OUT))
 
 clean:
 	rm -rf $(VENV) build dist ./*.egg-info .sessionlint_cache .pytest_cache .hypothesis .ruff_cache

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import gc
 import io
+import json
 import random
 import sys
 import time
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jsonl", action="store_true", help="also time the JSONL write and read")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the results (for bench/run.py)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -148,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         read = time.perf_counter() - started
         print(f"JSONL: {size / 1e6:.0f} MB; write {written:.2f} s ({len(history) / written:,.0f} events/s), "
               f"read {read:.2f} s ({len(history) / read:,.0f} events/s)")
+    if args.json:
+        print(json.dumps({"events": len(history), "best_wall": round(best, 3), "best_cpu": round(min(cpu), 3),
+                          "runs": [round(t, 3) for t in timings], "status": result.status}))
     return 0
 
 

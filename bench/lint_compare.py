@@ -1,119 +1,152 @@
-"""Lint wall time and peak memory: sessionlint (cold cache, warm cache, one file)
-beside ruff, on the same files, in the same run.
+"""Lint wall time and peak memory: sessionlint (cold, warm, one changed file, one-file
+invocation) beside ruff, semgrep and Fixit, on the same files, in the same run.
 
-    python bench/lint_compare.py [DIR ...] [--runs 3] [--markdown docs/performance.md]
+    python bench/lint_compare.py [DIR ...] [--runs 3] [--quick] [--markdown FILE]
 
-Without DIRs it copies the installed sources of sqlalchemy, fastapi, starlette and
-pydantic into a temporary corpus (copies, so neither tool sees a `.venv` path or
-a `.gitignore` that would exclude them).  Each command runs `--runs` times; the
-median wall time and the largest peak RSS (from `/usr/bin/time -f %M`, or
-`resource` when that is missing) are reported, with ratios to ruff.
+This is the lint half of ``bench/run.py`` (``make bench``), which also measures the
+stress harness; the corpus, the tools and the table are the same. Without DIRs the
+corpus is the pinned packages of bench/requirements-corpus.txt; DIRs are added to it.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import importlib.util
-import os
-import platform
 import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
-PACKAGES = ("sqlalchemy", "fastapi", "starlette", "pydantic")
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import corpus as corpus_mod  # noqa: E402
+import measure  # noqa: E402
+import tools as tools_mod  # noqa: E402
+
+SEMGREP_RULES = BENCH / "semgrep-rules.yml"
+FIXIT_RULE = "sessionlint_bench.close_not_in_finally"
+LINT_TIMEOUT = 600  # seconds for one run of one tool
+FIXIT_TIMEOUT = 1200  # Fixit needs ~190 s per million lines on 2 cores
+# Quick mode runs Fixit on these packages only and extrapolates by line count.
+FIXIT_QUICK_SUBSET = ("fastapi", "starlette", "sqlmodel")
 
 
-def build_corpus(target: Path) -> list[Path]:
-    dirs = []
-    for name in PACKAGES:
-        spec = importlib.util.find_spec(name)
-        if spec is None or not spec.submodule_search_locations:
-            print(f"skipping {name}: not installed", file=sys.stderr)
-            continue
-        source = Path(list(spec.submodule_search_locations)[0])
-        shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyc"))
-        dirs.append(target / name)
-    return dirs
+@dataclass
+class Row:
+    key: str  # stable id used for ratios
+    label: str
+    result: measure.Measurement | None = None
+    note: str = ""  # "missing: ...", "extrapolated ...", errors
+    scale: float = 1.0  # wall time multiplier for an extrapolated (subset) run
+
+    @property
+    def wall(self) -> float | None:
+        if self.result is None or not self.result.ok:
+            return None
+        return self.result.wall * self.scale
 
 
-def measure(command: list[str], runs: int, before=None) -> tuple[float, int]:
-    times, peaks = [], []
-    time_bin = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
-    for _ in range(runs):
-        if before is not None:
-            before()
-        with tempfile.NamedTemporaryFile("r") as stats:
-            wrapped = [time_bin, "-f", "%M", "-o", stats.name, *command] if time_bin else command
-            start = time.perf_counter()
-            subprocess.run(wrapped, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-            times.append(time.perf_counter() - start)
-            text = stats.read().strip().splitlines()
-            peaks.append(int(text[-1]) if text and text[-1].isdigit() else 0)
-    return statistics.median(times), max(peaks)
+def _pick_changed_file(corpus: corpus_mod.Corpus) -> Path:
+    """A mid-sized file that uses sessions, so the changed file really is linted
+    (not skipped by sessionlint's screen): the worst case for an incremental run."""
+    files = corpus.python_files()
+    for path in files:
+        text = path.read_text(errors="replace")
+        if "Session(" in text and 200 <= text.count("\n") <= 1500:
+            return path
+    return max(files, key=lambda p: p.stat().st_size)
 
 
-def count_lines(dirs: list[Path]) -> tuple[int, int]:
-    files = [p for d in dirs for p in d.rglob("*.py")]
-    return len(files), sum(p.read_bytes().count(b"\n") for p in files)
+def compare(corpus: corpus_mod.Corpus, found: dict[str, tools_mod.Tool], runs: int, quick: bool,
+            workdir: Path, log=print) -> tuple[list[Row], dict]:
+    """Measure every lint command on `corpus`. Returns the rows and run details."""
+    sessionlint = str(Path(sys.executable).parent / "sessionlint")
+    dirs = [str(d) for d in corpus.dirs]
+    cache = workdir / "sessionlint-cache"
+    env = tools_mod.tool_env()
+    common = ["--exit-zero", "--no-respect-gitignore", "--exclude", "__sessionlint_bench_none__"]
+    cold_cmd = [sessionlint, "check", *common, "--cache-dir", str(cache), *dirs]
+    changed = _pick_changed_file(corpus)
+    edits = iter(range(1, 10_000))
+
+    def drop_cache() -> None:
+        shutil.rmtree(cache, ignore_errors=True)
+
+    def touch_changed() -> None:
+        with changed.open("a") as handle:
+            handle.write(f"# bench edit {next(edits)}\n")
+
+    rows: list[Row] = []
+
+    def run(key: str, label: str, command: list[str], *, n: int = runs, before=None, codes=(0,),
+            timeout: float = LINT_TIMEOUT, run_env=None, scale: float = 1.0, note: str = "") -> Row:
+        log(f"bench: {label} ...")
+        row = Row(key, label, note=note, scale=scale)
+        try:
+            row.result = measure.measure(command, n, timeout=timeout, before=before, env=run_env or env,
+                                         expect_codes=codes)
+            if row.result.problem:
+                row.note = (row.note + "; " if row.note else "") + row.result.problem
+        except measure.CommandFailed as exc:
+            row.note = f"failed: exit status {exc.run.returncode}"
+            log(f"bench: WARNING: {exc}")
+        rows.append(row)
+        return row
+
+    run("cold", "sessionlint, cold (no cache)", cold_cmd, before=drop_cache)
+    measure.run_once(cold_cmd, timeout=LINT_TIMEOUT)  # prime the cache
+    run("warm", "sessionlint, warm (nothing changed)", cold_cmd)
+    run("changed", "sessionlint, one changed file", cold_cmd, before=touch_changed)
+    run("one_file", "sessionlint FILE (pre-commit style, no cache)",
+        [sessionlint, "check", "--no-cache", "--exit-zero", str(changed)])
+
+    ruff = found.get("ruff")
+    for key, label, extra in (("ruff_all", "ruff check --select ALL --no-cache", ["--select", "ALL"]),
+                              ("ruff", "ruff check (default rules) --no-cache", [])):
+        if ruff is None or ruff.path is None:
+            rows.append(Row(key, label, note=f"missing: {ruff.problem if ruff else 'not set up'}"))
+        else:
+            run(key, label, [ruff.path, "check", "--no-cache", "--exit-zero", "--quiet", *extra, *dirs])
+
+    semgrep = found.get("semgrep")
+    label = "semgrep, 5 equivalent rules (bench/semgrep-rules.yml)"
+    if semgrep is None or semgrep.path is None:
+        rows.append(Row("semgrep", label, note=f"missing: {semgrep.problem if semgrep else 'not set up'}"))
+    else:
+        run("semgrep", label, [semgrep.path, "scan", "--config", str(SEMGREP_RULES), "--metrics=off",
+                               "--disable-version-check", "--quiet", "--json", "--output",
+                               str(workdir / "semgrep.json"), *dirs], codes=(0, 1))
+
+    fixit = found.get("fixit")
+    label = "Fixit, 1 equivalent rule (SL004), one run"
+    if fixit is None or fixit.path is None:
+        rows.append(Row("fixit", label, note=f"missing: {fixit.problem if fixit else 'not set up'}"))
+    else:
+        fixit_env = dict(env, PYTHONPATH=str(BENCH / "fixit_rules"))
+        targets, scale, note = dirs, 1.0, ""
+        if quick:
+            subset = [d for d in corpus.dirs if d.name in FIXIT_QUICK_SUBSET]
+            if subset:
+                lines = sum(p.read_bytes().count(b"\n") for d in subset for p in d.rglob("*.py"))
+                targets, scale = [str(d) for d in subset], corpus.lines / max(lines, 1)
+                note = (f"extrapolated: ran on {', '.join(d.name for d in subset)} ({lines:,} lines), "
+                        f"wall × {scale:.1f} for the whole corpus")
+        run("fixit", label, [fixit.path, "--rules", FIXIT_RULE, "lint", *targets], n=1, codes=(0, 1),
+            timeout=FIXIT_TIMEOUT, run_env=fixit_env, scale=scale, note=note)
+
+    details = {"changed_file": str(changed.relative_to(changed.parents[len(changed.parents) - 1]))}
+    for parent in corpus.dirs:
+        if changed.is_relative_to(parent):
+            details["changed_file"] = f"{parent.name}/{changed.relative_to(parent)}"
+    return rows, details
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dirs", nargs="*", type=Path)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--markdown", type=Path, help="also write the table to this file")
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    import run
 
-    bindir = Path(sys.executable).parent
-    sessionlint = str(bindir / "sessionlint")
-    ruff = shutil.which("ruff", path=str(bindir)) or shutil.which("ruff")
-    with tempfile.TemporaryDirectory(prefix="sessionlint-bench-") as tmp:
-        tmp = Path(tmp)
-        dirs = [d.resolve() for d in args.dirs] or build_corpus(tmp / "corpus")
-        files, lines = count_lines(dirs)
-        cache = tmp / "cache"
-        common = ["--exit-zero", "--no-respect-gitignore", "--exclude", "__sessionlint_bench_none__"]
-        one_file = str(next(p for d in dirs for p in sorted(d.rglob("*.py")) if p.stat().st_size > 2000))
-        rows = []
-        cold = [sessionlint, "check", *common, "--cache-dir", str(cache), *map(str, dirs)]
-        rows.append(("sessionlint, cold (no cache)", measure(cold, args.runs, before=lambda: shutil.rmtree(cache, ignore_errors=True))))
-        subprocess.run(cold, stdout=subprocess.DEVNULL, check=False)
-        rows.append(("sessionlint, warm (nothing changed)", measure(cold, args.runs)))
-        rows.append(("sessionlint, one file, no cache", measure([sessionlint, "check", "--no-cache", "--exit-zero", one_file], args.runs)))
-        if ruff:
-            rows.append(("ruff check (default rules), no cache", measure([ruff, "check", "--no-cache", "--exit-zero", "--quiet", *map(str, dirs)], args.runs)))
-            rows.append(("ruff check --select ALL, no cache", measure([ruff, "check", "--no-cache", "--exit-zero", "--quiet", "--select", "ALL", *map(str, dirs)], args.runs)))
-        baseline = dict(rows).get("ruff check --select ALL, no cache")
-
-    version = subprocess.run([sessionlint, "--version"], capture_output=True, text=True).stdout.strip()
-    ruff_version = subprocess.run([ruff, "--version"], capture_output=True, text=True).stdout.strip() if ruff else "ruff not found"
-    out = [
-        "# Lint performance",
-        "",
-        "Generated by `python bench/lint_compare.py --runs 3 --markdown docs/performance.md`:",
-        "sessionlint and ruff on the same files in the same run (ratios against",
-        "`ruff check --select ALL --no-cache`). Targets and the plan to meet them: issue 6.",
-        "",
-        f"Measured {dt.date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}; {version}, {ruff_version}.",
-        f"Corpus: {', '.join(d.name for d in dirs)} — {files} files, {lines:,} lines; median of {args.runs} runs.",
-        "",
-        "| command | wall time | peak memory | vs ruff --select ALL |",
-        "|---|---|---|---|",
-    ]
-    for name, (wall, peak) in rows:
-        ratio = f"{wall / baseline[0]:.1f}×" if baseline else "—"
-        out.append(f"| {name} | {wall:.2f} s | {peak / 1024:.0f} MiB | {ratio} |")
-    text = "\n".join(out) + "\n"
-    print(text)
-    if args.markdown:
-        args.markdown.write_text(text)
-    return 0
+    args = list(sys.argv[1:] if argv is None else argv)
+    paths = [a for a in args if not a.startswith("-") and Path(a).is_dir()]
+    rest = [a for a in args if a not in paths]
+    return run.main(["--lint-only", *(f"--path={p}" for p in paths), *rest])
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
   ``httpx.ASGITransport(app, raise_app_exceptions=False)``: the app runs inside the
   caller's task, ``def`` routes on anyio's thread pool -- real concurrency, no sockets.
   The app's lifespan is run by the caller (`lifespan`), since ASGITransport sends no
-  lifespan events.
+  lifespan events. With ``base_url`` the clients talk real HTTP over TCP instead (a
+  uvicorn the harness started, or a server the user runs: `harness.live`).
 * Every request is recorded Jepsen-style: ``invoke`` before it is sent, then exactly
   one of ``ok`` (2xx), ``fail`` (a deliberate app-level abort or another 4xx: no
   effect) or ``info`` (5xx, timeout, transport error: the outcome is unknown). A
@@ -85,6 +86,9 @@ class DriverStats:
     sent: int = 0
     stopped_by: str = ""  # "requests", "rounds", "duration"
     rounds_completed: int = 0
+    ok: int = 0  # completions so far, by type (the progress display reads these)
+    fail: int = 0
+    info: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -149,12 +153,19 @@ async def lifespan(app):
 class Driver:
     """Sends `Op`s for numbered processes and records them in `history`."""
 
-    def __init__(self, app, history, config: DriverConfig, *, stager: Stager | None = None, lifespan_state=None) -> None:
-        self.app = InstrumentedApp(app, lifespan_state)
+    def __init__(self, app, history, config: DriverConfig, *, stager: Stager | None = None, lifespan_state=None,
+                 base_url: str | None = None) -> None:
+        # `app` may already be wrapped (a live server serves the wrapper), or None when
+        # `base_url` names a server outside this process (nothing to instrument then).
+        if app is None and base_url is None:
+            raise ValueError("the driver needs an app or a base_url")
+        self.app = app if app is None or isinstance(app, InstrumentedApp) else InstrumentedApp(app, lifespan_state)
+        self.base_url = base_url
         self.history = history
         self.config = config
         self.stager = stager
         self.stats = DriverStats()
+        self.on_complete: Callable[[DriverStats], None] | None = None  # called after each recorded completion
         self._clients: dict[int, httpx.AsyncClient] = {}
         self._values = itertools.count(1)
         self._t0 = time.perf_counter()
@@ -169,8 +180,13 @@ class Driver:
         """One client per worker slot (encode/httpx#3215: a shared client degrades badly)."""
         client = self._clients.get(slot)
         if client is None:
-            transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
-            client = httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=self.config.request_timeout)
+            if self.base_url is not None:
+                # Real TCP. trust_env=False: a proxy from the environment must never
+                # carry loopback test traffic elsewhere.
+                client = httpx.AsyncClient(base_url=self.base_url, timeout=self.config.request_timeout, trust_env=False)
+            else:
+                transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
+                client = httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=self.config.request_timeout)
             self._clients[slot] = client
         return client
 
@@ -195,6 +211,7 @@ class Driver:
             # The run's time budget ran out mid-request: its effect is unknown.
             self.history.complete(request, type="info", status=None, latency=time.perf_counter() - started,
                                   error="Cancelled: the run's time budget ran out", value=None)
+            self._completed("info")
             raise
         except TimeoutError:
             outcome = Outcome(request, process, "info", None, time.perf_counter() - started,
@@ -208,7 +225,13 @@ class Driver:
             request, type=outcome.type, value=outcome.value, status=outcome.status,
             latency=outcome.latency, error=outcome.error,
         )
+        self._completed(outcome.type)
         return outcome
+
+    def _completed(self, kind: str) -> None:
+        setattr(self.stats, kind, getattr(self.stats, kind) + 1)
+        if self.on_complete is not None:
+            self.on_complete(self.stats)
 
     def _classify(self, request: int, process: int, op: Op, response: httpx.Response, latency: float) -> Outcome:
         status = response.status_code
@@ -226,7 +249,7 @@ class Driver:
                                    error=f"UnreadableResponse: {describe_exception(exc)}")
             return Outcome(request, process, "ok", status, latency, value=value)
         if status >= 500:
-            error = self.app.errors.pop(str(request), None)
+            error = self.app.errors.pop(str(request), None) if self.app is not None else None
             if error is None:
                 error = f"HTTP{status}: {_body_text(response, body)}"
             return Outcome(request, process, "info", status, latency, value=op.value, error=error)

@@ -2,8 +2,11 @@
 
 Verdicts (`arm_verdict`):
 
-* **FAILS** -- the checker found anomalies (of the families the scenario is about).
-* **clean** -- no anomalies *and* at least 90 % of requests served as intended.
+* **FAILS** -- the checker found anomalies (of the families the scenario is about),
+  or one of the scenario's symptoms showed (`symptoms`: 5xx cascades, pool
+  exhaustion, connections held at rest, a stalled event loop, ...).
+* **clean** -- no anomalies, no symptoms, *and* at least 90 % of requests served as
+  intended.
 * **inconclusive** -- the arm crashed, timed out, errored, could not be checked, or
   served fewer than 90 % of its requests: "0 anomalies because 99 % failed" is
   never called clean, and an arm that died proves nothing either way.
@@ -98,6 +101,10 @@ def found_text(check, families=None) -> str:
     )
 
 
+def symptoms_text(symptoms) -> str:
+    return ", ".join(f"{s.title} ×{s.count:,}" for s in symptoms)
+
+
 def arm_verdict(arm, expect: str = "demo", families=None) -> ArmVerdict:
     """The verdict for one `runner.ArmResult` under `expect` ("demo" or "clean")."""
     expected = "fails" if expect == "demo" and arm.arm == "unsafe" else "clean"
@@ -111,8 +118,9 @@ def arm_verdict(arm, expect: str = "demo", families=None) -> ArmVerdict:
     if check is None:
         return inconclusive(f"the history could not be checked ({arm.check_error or 'no history'})")
     status = check.status_for(families)
-    if status == "anomalous":
-        found = found_text(check, families)
+    symptoms = list(getattr(arm, "symptoms", None) or ())
+    if status == "anomalous" or symptoms:
+        found = "; ".join(part for part in (found_text(check, families), symptoms_text(symptoms)) if part)
         if expected == "fails":
             return ArmVerdict(expected, "fails", True, f"FAILS as expected ({found})")
         return ArmVerdict(expected, "fails", False, f"FAILS: {found}")
@@ -213,6 +221,8 @@ def scenario_rows(report: ScenarioReport) -> list[tuple[str, list[str]]]:
     for name in kinds:
         title = _title_of(arms, name)
         row(title, checked(lambda c, n=name: _count(c, n)))
+    if any(getattr(a, "symptoms", None) for a in arms) or _declares_symptoms(report):
+        row("symptoms", lambda a: "\n".join(f"{s.title} ×{s.count:,}" for s in a.symptoms) or "none")
     row("errors (top 3)", checked(lambda c: "\n".join(_short_error(g) for g in c.errors[:3]) or "none"))
     row("latency p50 / p99", lambda a: f"{_ms(a.latency['p50'])} / {_ms(a.latency['p99'])}" if a.latency else "—")
     row("pool checked out at rest", lambda a: str(_probe(a, "pool_checked_out_at_quiescence")))
@@ -222,6 +232,15 @@ def scenario_rows(report: ScenarioReport) -> list[tuple[str, list[str]]]:
     row("wall time", lambda a: f"{a.wall_time:.2f} s")
     row("verdict", lambda a: report.verdicts[a.arm].text)
     return rows
+
+
+def _declares_symptoms(report: ScenarioReport) -> bool:
+    try:
+        from . import scenarios
+
+        return bool(getattr(scenarios.load(report.name), "SYMPTOMS", ()))
+    except Exception:  # pragma: no cover - the name was valid when the arm ran
+        return False
 
 
 def _title_of(arms, name: str) -> str:
@@ -264,6 +283,8 @@ def witnesses(report: ScenarioReport, per_class: int = 1) -> list[str]:
             for witness in result.witnesses[:per_class]:
                 more = f" (+{result.count - 1:,} more)" if result.count > 1 else ""
                 lines.append(f"{arm.arm} · {result.title}{more}: {witness.text}")
+        for symptom in getattr(arm, "symptoms", None) or ():
+            lines.append(f"{arm.arm} · {symptom.title}: {symptom.text}")
     return lines
 
 

@@ -13,11 +13,15 @@ Parent (`run_arm`, `run_stress_matrix`):
 4. loads the child's result and history, runs the checker, and returns an
    `ArmResult`.
 
-Child (`child_main`): builds the arm's app on the database, runs its lifespan
-(ASGITransport sends no lifespan events), installs a `Stager` for staged mode, runs
+Child (`child_main`): builds the arm's app on the database, serves it (`live.serve`:
+in-process through ASGITransport, running its lifespan itself, or with uvicorn on
+127.0.0.1 in the same event loop), installs a `Stager` for staged mode, runs
 the driver, lets go of every barrier and waits for quiescence, probes the pool
 (connections checked out, connects), shuts the app down, reads the final state
 through a fresh connection, and writes the history (JSONL) and a result JSON.
+With ``url`` set (``--url``) the child drives a server it did not start instead
+(`live.child_run_url`). While it runs it keeps a small progress file up to date
+(`progress.ProgressFile`) for the parent's progress display.
 
 Broken configurations can segfault CPython (harness-anchors §5.1), which is why the
 app never runs in the process that reports on it.
@@ -59,6 +63,9 @@ class ArmOptions:
     timeout: float | None = None  # hard bound on the child; default duration + CHILD_GRACE
     inject: str | None = None
     history_path: str | None = None  # keep the JSONL history here (else it is deleted)
+    server: str = "asgi"  # "asgi" (in-process ASGITransport) | "uvicorn" (real TCP on 127.0.0.1)
+    url: str | None = None  # drive this running server instead (load mode; database_url: its database, read-only)
+    progress_path: str | None = None  # the child keeps its progress (JSON) here for the parent to poll
 
     def hard_timeout(self) -> float:
         return self.timeout if self.timeout is not None else self.duration + CHILD_GRACE
@@ -79,6 +86,9 @@ class ArmResult:
     stderr_tail: str = ""
     history_path: str | None = None
     latency: dict[str, float] | None = None  # over every completed request: count, p50, p99, max (s)
+    symptoms: list[Any] = field(default_factory=list)  # symptoms.Symptom found (of the scenario's SYMPTOMS)
+    # (time, latency, type) of completions, at most TIMELINE_POINTS of them: the HTML report's plot
+    timeline: list[tuple[float, float, str]] = field(default_factory=list)
 
     @property
     def completed(self) -> bool:
@@ -98,6 +108,8 @@ class ArmResult:
             "stderr_tail": self.stderr_tail,
             "history_path": self.history_path,
             "latency": self.latency,
+            "symptoms": [symptom.to_json() for symptom in self.symptoms],
+            "timeline": [[round(t, 4), round(latency, 5), kind] for t, latency, kind in self.timeline],
         }
         data["check"] = check_to_json(self.check)
         return data
@@ -113,19 +125,28 @@ def run_arm(options: ArmOptions) -> ArmResult:
     scenario = scenarios.canonical(options.scenario)
     if options.inject is not None and options.inject not in INJECT:
         raise ValueError(f"inject must be one of {INJECT}")
+    if options.server not in ("asgi", "uvicorn"):
+        raise ValueError("server must be 'asgi' or 'uvicorn'")
+    if options.url is not None and options.mode != "load":
+        raise ValueError("a server outside the harness (url) can only be driven in load mode: "
+                         "staged mode's barriers live in the app's process")
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix=f"sessionlint-stress-{scenario}-{options.arm}-"))
     result = ArmResult(scenario, options.arm, options.mode, status="error")
     database = None
     try:
-        database = provision_database(options.database_url, workdir, scenario, options.arm)
+        if options.url is None:
+            database = provision_database(options.database_url, workdir, scenario, options.arm)
+            database_url, database_label = database.url, database.label
+        else:  # the server's own database, if named: read-only, never created or dropped
+            database_url, database_label = options.database_url, "the target server's database"
         history_path = Path(options.history_path) if options.history_path else workdir / "history.jsonl"
         spec = {
             "scenario": scenario,
             "arm": options.arm,
             "mode": options.mode,
-            "database_url": database.url,
-            "database_label": database.label,
+            "database_url": database_url,
+            "database_label": database_label,
             "requests": options.requests,
             "concurrency": options.concurrency,
             "duration": options.duration,
@@ -138,6 +159,9 @@ def run_arm(options: ArmOptions) -> ArmResult:
             "inject": options.inject,
             "history_path": str(history_path),
             "result_path": str(workdir / "result.json"),
+            "server": options.server,
+            "url": options.url,
+            "progress_path": options.progress_path,
         }
         spec_path = workdir / "spec.json"
         spec_path.write_text(json.dumps(spec))
@@ -231,6 +255,7 @@ def _rmtree(path: Path) -> None:
 
 
 def _check_arm(result: ArmResult, history_path: Path) -> None:
+    from . import scenarios, symptoms
     from .checker import check
     from .history import History
 
@@ -239,6 +264,17 @@ def _check_arm(result: ArmResult, history_path: Path) -> None:
         final_state = result.child.get("final_state") if result.completed else None
         result.check = check(history, final_state)
         result.latency = _overall_latency(history)
+        result.timeline = timeline_points(history)
+        module = scenarios.load(result.scenario)
+        wanted = tuple(getattr(module, "SYMPTOMS", ()))
+        probes = dict(result.child.get("probes") or {})
+        if "shared_sessions" in wanted:
+            probes["session_identity_overlaps"] = symptoms.session_identity_overlaps(history)
+            result.child.setdefault("probes", {})["session_identity_overlaps"] = probes["session_identity_overlaps"]
+        evidence = symptoms.Evidence(
+            result.check, probes,
+            unrelated_p99_limit=getattr(module, "UNRELATED_P99_LIMIT", symptoms.DEFAULT_UNRELATED_P99_LIMIT))
+        result.symptoms = symptoms.detect(wanted, evidence)
     except Exception as exc:
         result.check_error = f"{type(exc).__name__}: {exc}"
 
@@ -248,6 +284,37 @@ def _overall_latency(history) -> dict[str, float] | None:
 
     stats = LatencyStats.of([e.latency for e in history if e.type != "invoke" and e.latency is not None])
     return None if stats is None else stats.to_dict()
+
+
+TIMELINE_POINTS = 2000
+
+
+def timeline_points(history, limit: int = TIMELINE_POINTS) -> list[tuple[float, float, str]]:
+    """(completion time, latency, type) of the run's completions, at most `limit`, in time order.
+
+    Longer runs are sampled evenly -- but ok and not-ok completions separately: a
+    handful of failures among 100 000 requests is what a reader looks for, so they
+    keep up to half the points before the ok ones are thinned.
+    """
+    points = [(e.time, e.latency, e.type) for e in history if e.type != "invoke" and e.latency is not None]
+    if len(points) <= limit:
+        return points
+    bad = [p for p in points if p[2] != "ok"]
+    good = [p for p in points if p[2] == "ok"]
+    bad = _evenly(bad, min(len(bad), limit // 2))
+    good = _evenly(good, limit - len(bad))
+    return sorted(bad + good)
+
+
+def _evenly(items: list, count: int) -> list:
+    if count >= len(items):
+        return items
+    if count <= 0:
+        return []
+    if count == 1:
+        return [items[0]]
+    step = (len(items) - 1) / (count - 1)
+    return [items[round(i * step)] for i in range(count)]
 
 
 def check_to_json(check: Any) -> Any:
@@ -358,7 +425,12 @@ def child_main(spec_path: str) -> int:
     try:
         import anyio
 
-        result = anyio.run(_child_run, spec)
+        if spec.get("url"):
+            from .live import child_run_url
+
+            result = anyio.run(child_run_url, spec)
+        else:
+            result = anyio.run(_child_run, spec)
     except BaseException as exc:  # reported to the parent, which decides what it means
         import traceback
 
@@ -378,11 +450,14 @@ async def _child_run(spec: dict) -> dict:
     from sqlalchemy.pool import NullPool, Pool
 
     from . import scenarios, staging
-    from .driver import Driver, DriverConfig, lifespan
+    from .driver import Driver, DriverConfig
     from .history import History
+    from .live import serve
+    from .progress import ProgressFile
 
     scenario = scenarios.load(spec["scenario"])
     arm = spec["arm"]
+    progress = ProgressFile(spec.get("progress_path"))
     timings: dict[str, float] = {}
     notes: list[str] = []
     warning_counts: dict[str, int] = {}
@@ -418,12 +493,15 @@ async def _child_run(spec: dict) -> dict:
     t0 = time.perf_counter()
     app = scenario.create_app(arm, spec["database_url"])
     driver = None
-    async with lifespan(app) as state:
+    async with serve(app, spec.get("server", "asgi")) as served:
         timings["startup"] = time.perf_counter() - t0
         engine = getattr(getattr(app, "state", None), "engine", None)
+        engine = getattr(engine, "sync_engine", engine)  # an AsyncEngine's pool lives on its sync engine
         connects_before = connects["n"]
         history = History()  # times count from here: the app is up, the run starts
-        driver = Driver(app, history, config, stager=stager, lifespan_state=state)
+        driver = Driver(served.app, history, config, stager=stager, base_url=served.base_url)
+        driver.on_complete = progress.driver_stats
+        progress.phase("running")
         t1 = time.perf_counter()
         try:
             if config.mode == "staged":
@@ -435,6 +513,8 @@ async def _child_run(spec: dict) -> dict:
                 stager.release_all()
             await driver.aclose()
         timings["drive"] = time.perf_counter() - t1
+        progress.driver_stats(driver.stats)
+        progress.phase("quiescing")
         # Quiescence: every request has returned (bounded: a request parked in the
         # app outlives its cancelled client only until its barrier or DB timeout).
         import anyio
@@ -444,10 +524,17 @@ async def _child_run(spec: dict) -> dict:
                 await anyio.sleep(0.005)
         if quiet.cancelled_caught:
             notes.append(f"{driver.app.in_flight} request(s) still in the app {QUIESCE_TIMEOUT:g} s after the run")
+        probes["errors_after_response"] = errors_after_response(driver.app.errors, history)
         if engine is not None:
-            probes["pool_checked_out_at_quiescence"] = engine.pool.checkedout()
-            probes["pool_status"] = engine.pool.status()
+            probes.update(pool_probes(engine.pool))
         probes["connects_during_run"] = connects["n"] - connects_before
+        probes.update(server_transaction_probes(spec["database_url"]))
+        scenario_probe = getattr(scenario, "probe", None)
+        if scenario_probe is not None:  # the scenario's own evidence, taken at quiescence
+            extra = scenario_probe(app)
+            if hasattr(extra, "__await__"):
+                extra = await extra
+            probes.update(extra or {})
         t2 = time.perf_counter()
     timings["shutdown"] = time.perf_counter() - t2
     event.remove(Pool, "connect", on_connect)
@@ -456,6 +543,7 @@ async def _child_run(spec: dict) -> dict:
 
     history.to_jsonl(spec["history_path"])
 
+    progress.phase("final state")
     final_state = None
     final_state_error = None
     t3 = time.perf_counter()
@@ -473,12 +561,14 @@ async def _child_run(spec: dict) -> dict:
     timings["total"] = time.perf_counter() - t0
 
     stats = driver.stats if driver is not None else None
+    progress.phase("done")
     return {
         "error": None,
         "scenario": spec["scenario"],
         "arm": arm,
         "mode": config.mode,
         "config": asdict(config),
+        "server": served.info,
         "database": {
             "label": spec["database_label"],
             "backend": "mariadb" if getattr(reader.dialect, "is_mariadb", False) else reader.dialect.name,
@@ -496,6 +586,72 @@ async def _child_run(spec: dict) -> dict:
         "notes": notes + (stats.notes if stats is not None else []),
         "timings": {k: round(v, 4) for k, v in timings.items()},
     }
+
+
+def errors_after_response(errors: dict[str, str], history) -> dict[str, Any]:
+    """Exceptions the app raised for requests that had already been answered below 500.
+
+    A background task or a teardown step fails after the response went out: the
+    client saw success, so only the app's own exception tells. `errors` is what
+    `InstrumentedApp` kept and the driver did not consume for a 5xx answer.
+    """
+    statuses = {event.request: event.status for event in history if event.type != "invoke"}
+    late = []
+    for request, error in errors.items():
+        status = statuses.get(int(request)) if request.isdigit() else None
+        if status is not None and status < 500:
+            late.append((int(request), error))
+    late.sort()
+    by_type: dict[str, int] = {}
+    for _, error in late:
+        kind = error.split(":", 1)[0]
+        by_type[kind] = by_type.get(kind, 0) + 1
+    return {"count": len(late), "by_type": by_type,
+            "examples": [f"request {request} (answered {statuses[request]}): {error}" for request, error in late[:3]]}
+
+
+def pool_probes(pool) -> dict[str, Any]:
+    """Checked-out connections now, the pool's capacity (None for pools without one)."""
+    out: dict[str, Any] = {"pool_status": pool.status()}
+    checkedout = getattr(pool, "checkedout", None)
+    if checkedout is not None:
+        out["pool_checked_out_at_quiescence"] = checkedout()
+    size, overflow = getattr(pool, "size", None), getattr(pool, "_max_overflow", None)
+    if callable(size) and isinstance(overflow, int):
+        out["pool_capacity"] = size() + max(overflow, 0)
+    return out
+
+
+def server_transaction_probes(url: str) -> dict[str, Any]:
+    """Connections of this database sitting in an open transaction, as the server sees them.
+
+    PostgreSQL: ``pg_stat_activity`` rows in state "idle in transaction"; MariaDB/MySQL:
+    InnoDB transactions whose connection is idle (``Sleep``). SQLite has no server: {}.
+    A probe that cannot run is recorded as an error string, never raised.
+    """
+    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy.pool import NullPool
+
+    backend = make_url(url).get_backend_name()
+    if backend == "postgresql":
+        query = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                 "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()")
+        source = "pg_stat_activity"
+    elif backend in ("mysql", "mariadb"):
+        query = ("SELECT count(*) FROM information_schema.innodb_trx t JOIN information_schema.processlist p "
+                 "ON t.trx_mysql_thread_id = p.id WHERE p.db = DATABASE() AND p.command = 'Sleep'")
+        source = "information_schema.innodb_trx"
+    else:
+        return {}
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            rows = int(connection.execute(text(query)).scalar_one())
+        return {"idle_in_transaction": rows, "idle_in_transaction_source": source}
+    except Exception as exc:
+        return {"idle_in_transaction_error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        engine.dispose()
 
 
 def _staging_summary(stager) -> dict | None:

@@ -15,7 +15,6 @@ import argparse
 import contextvars
 import io
 import json
-import os
 import sys
 import threading
 import time
@@ -26,6 +25,8 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("sqlalchemy")
 pytest.importorskip("httpx")
+
+from helpers import server_database_url  # noqa: E402
 
 from sessionlint.harness import staging  # noqa: E402
 from sessionlint.harness.report import arm_verdict, build_result, exit_code, render_plain  # noqa: E402
@@ -251,32 +252,9 @@ def test_stress_command_module_imports_nothing_heavy():
 # -- server databases (make test / CI) -------------------------------------------------------
 
 
-def _reachable(url: str) -> bool:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.pool import NullPool
-
-    try:
-        engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 3})
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception:
-        return False
-    return True
-
-
 @pytest.mark.parametrize("variable", ["SESSIONLINT_TEST_POSTGRES_URL", "SESSIONLINT_TEST_MARIADB_URL"])
 def test_staged_on_server_databases(variable):
-    url = os.environ.get(variable)
-    in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-    if not url:
-        if in_ci:
-            pytest.fail(f"${variable} is not set: CI must test the server databases (make test sets it)")
-        pytest.skip(f"${variable} not set")
-    if not _reachable(url):
-        if in_ci:
-            pytest.fail(f"${variable}={url}: the server is unreachable; start it (see README) — under CI=true this fails")
-        pytest.skip(f"${variable}: no server")
+    url = server_database_url(variable)
     with ThreadPoolExecutor(2) as pool:
         unsafe, safe = pool.map(run_arm, [staged("unsafe", database_url=url), staged("safe", database_url=url)])
     assert unsafe.completed and safe.completed, describe(unsafe) + describe(safe)

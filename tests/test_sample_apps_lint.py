@@ -14,6 +14,14 @@ SAMPLES = Path(__file__).resolve().parent.parent / "sample_apps"
 # scenario -> codes the unsafe arm must be flagged with
 EXPECTED = {
     "shared_session": {"SL001"},
+    "leaked_session": {"SL003", "SL004", "SL005"},
+    "missing_rollback": {"SL006"},
+    "async_gather": {"SL008"},
+    "scoped_async": {"SL009"},
+    "background_escape": {"SL010"},
+    "engine_per_request": {"SL011"},
+    "blocking_in_async": {"SL012"},
+    "lost_update": {"SL015"},
 }
 
 

@@ -25,14 +25,32 @@ from dataclasses import dataclass
 
 # CLI name -> module, in the order `sessionlint stress` runs them.
 SCENARIOS: dict[str, str] = {
-    "shared-session": "sessionlint.harness.scenarios.shared_session",
+    name: f"sessionlint.harness.scenarios.{name.replace('-', '_')}"
+    for name in (
+        "shared-session",
+        "leaked-session",
+        "missing-rollback",
+        "async-gather",
+        "scoped-async",
+        "background-escape",
+        "engine-per-request",
+        "blocking-in-async",
+        "lost-update",
+    )
 }
 
 # One line each for `--list`, so listing imports nothing heavy.
 SUMMARIES: dict[str, str] = {
     "shared-session": "SL001/SL002: one module-level Session for every request vs Depends(get_db)",
+    "leaked-session": "SL003/SL004/SL005: sessions never closed / close not in finally / returned vs closed in finally",
+    "missing-rollback": "SL006: a failed commit poisons a session nobody rolls back vs rollback on error",
+    "async-gather": "SL008: one AsyncSession shared by asyncio.gather tasks vs a session per task",
+    "scoped-async": "SL009: a thread-scoped session registry in async def routes (one session for all) vs per request",
+    "background-escape": "SL010: the request's session handed to a background task vs a new session in the task",
+    "engine-per-request": "SL011: a new engine (and pool) per request vs one engine per app",
+    "blocking-in-async": "SL012: a sync Session in async def routes blocks the event loop vs def routes",
+    "lost-update": "SL015 control: read-modify-write with correct sessions loses updates vs atomic UPDATE",
 }
-
 
 @dataclass(frozen=True)
 class UnknownScenario(Exception):

@@ -21,20 +21,22 @@ from __future__ import annotations
 
 import random
 
-from sqlalchemy import text
-
 from ..driver import Driver, Op, Round
+from ._items import append, read, reject
+from ._items import read_final_state  # noqa: F401 -- part of this scenario's interface
 
 NAME = "shared-session"
 TITLE = "Shared session"
 CODES = ("SL001", "SL002")
 ARMS = ("unsafe", "safe")
-KEY = "items"
 DESCRIPTION = (
     "One module-level Session used by every request (unsafe) vs a Session per request "
     "from a Depends(get_db) yield dependency (safe)."
 )
 EXPECTED_FAILURE = "aborted reads (G1a) and/or aborted writes that persisted"
+SYMPTOMS = ("server_errors",)
+# What every staged run of the unsafe arm shows, on every database (tests hold it to this).
+STAGED_SHOWS = ("aborted_read", "aborted_write_persisted")
 # Anomaly families that count for the verdict (checker.ANOMALY_KINDS): session-scope
 # bugs and data integrity; isolation anomalies (lost update) are another scenario's.
 ANOMALY_FAMILIES = ("session", "integrity")
@@ -59,29 +61,14 @@ def metadata(arm: str):
     return _module(arm, "models").Base.metadata
 
 
-def read_final_state(connection) -> dict[str, list[int]]:
-    values = connection.execute(text("SELECT value FROM items ORDER BY id")).scalars().all()
-    return {KEY: [int(v) for v in values]}
 
 
-def _values(body) -> list[int]:
-    values = body["values"]
-    if not isinstance(values, list):
-        raise TypeError(f"values is {type(values).__name__}, not a list")
-    return [int(v) for v in values]
 
 
-def read() -> Op:
-    return Op("read", "GET", "/items", key=KEY, observe=_values)
 
 
-def append(value: int) -> Op:
-    return Op("append", "POST", "/items", json={"value": value}, key=KEY, value=value)
 
 
-def reject(value: int) -> Op:
-    """An append the app flushes and then rolls back (409): it must leave no trace."""
-    return Op("reject", "POST", "/items", json={"value": value, "reject": True}, key=KEY, value=value)
 
 
 def load_op(rng: random.Random, driver: Driver) -> Op:

@@ -1,0 +1,1 @@
+"""Safe arm: every asyncio.gather task opens its own AsyncSession from the sessionmaker."""

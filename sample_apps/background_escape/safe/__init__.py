@@ -1,0 +1,1 @@
+"""Safe arm: the background job gets ids and opens its own Session."""

@@ -1,0 +1,1 @@
+"""Unsafe arm (SL12): a sync Session used in an async def route blocks the event loop."""

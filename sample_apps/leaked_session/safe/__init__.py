@@ -1,0 +1,1 @@
+"""Safe arm: every Session is closed on every path (``with`` or ``try/finally``)."""

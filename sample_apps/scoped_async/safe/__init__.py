@@ -1,0 +1,1 @@
+"""Safe arm: a new AsyncSession per request from a yield dependency."""

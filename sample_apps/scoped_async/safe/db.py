@@ -1,0 +1,22 @@
+"""Engine and session handling for the scoped_async sample app."""
+
+from collections.abc import AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def make_engine(url: str) -> AsyncEngine:
+    # A small pool with a bounded wait: nothing here should hold connections for long.
+    return create_async_engine(url, pool_size=5, max_overflow=0, pool_timeout=5)
+
+
+# Created unbound at module level, as in most apps; create_app binds it to the
+# app's own engine at startup, so importing this module opens no database.
+# expire_on_commit=False: an AsyncSession cannot lazy-load expired attributes.
+AsyncSessionLocal = async_sessionmaker(expire_on_commit=False)
+
+
+# Safe: a new AsyncSession for every request, closed once the request is done.
+async def get_db() -> AsyncIterator[AsyncSession]:
+    async with AsyncSessionLocal() as db:
+        yield db

@@ -1,0 +1,1 @@
+"""A small shop API (sync): products, orders, reports -- with planted session bugs."""

@@ -1,0 +1,1 @@
+"""A small shop API (sync): products, orders, reports -- the fixed twin of shop_buggy."""
