@@ -117,26 +117,41 @@ async def lifespan(app, timeout: float = 30.0):
             started.set()
             stopped.set()
 
+    failure: AppLoadError | None = None
     async with anyio.create_task_group() as tg:
         tg.start_soon(run_app)
         await to_app_send.send({"type": "lifespan.startup"})
         with anyio.fail_after(timeout):
             await started.wait()
         if "startup_failed" in outcome:
-            raise AppLoadError(f"the app's lifespan startup failed: {outcome['startup_failed'] or 'no message'}")
-        supported = "started" in outcome
-        if not supported:
-            error = outcome.get("error")
-            info.note = ("the app does not support the ASGI lifespan protocol"
-                         + (f" (it raised {type(error).__name__}: {error})" if error else "")
-                         + "; it was served without startup/shutdown")
-        try:
-            yield info
-        finally:
-            if supported:
-                await to_app_send.send({"type": "lifespan.shutdown"})
-                with anyio.move_on_after(timeout):
-                    await stopped.wait()
+            # Raised after the task group, so the caller sees this error, not an ExceptionGroup.
+            failure = AppLoadError("the app's lifespan startup failed: "
+                                   + _last_line(outcome["startup_failed"]) + " (check the database the app is configured with)")
             tg.cancel_scope.cancel()
+        else:
+            supported = "started" in outcome
+            if not supported:
+                error = outcome.get("error")
+                info.note = ("the app does not support the ASGI lifespan protocol"
+                             + (f" (it raised {type(error).__name__}: {error})" if error else "")
+                             + "; it was served without startup/shutdown")
+            try:
+                yield info
+            finally:
+                if supported:
+                    await to_app_send.send({"type": "lifespan.shutdown"})
+                    with anyio.move_on_after(timeout):
+                        await stopped.wait()
+                tg.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
     if "shutdown_failed" in outcome:
         raise AppLoadError(f"the app's lifespan shutdown failed: {outcome['shutdown_failed']}")
+
+
+def _last_line(message) -> str:
+    """Starlette reports a failed startup with the whole traceback: its last line says what
+    (SQLAlchemy appends a "Background on this error" link and the SQL; skip those)."""
+    lines = [line.strip() for line in str(message or "").strip().splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith(("(Background on this error", "[SQL:", "[parameters:"))]
+    return lines[-1] if lines else "no message"

@@ -43,38 +43,39 @@ def _enabled(config) -> bool:
     return bool(config.getoption("sessionlint", default=False))
 
 
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_setup(item):
+# Plain hooks and old-style hookwrappers only: this plugin loads in every pytest run
+# of an environment where sessionlint is installed, so it must import and register
+# on pytest 7 as well (new-style ``wrapper=True`` needs pluggy >= 1.2).
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item) -> None:
     if _enabled(item.config):
         from sessionlint.harness.sanitizer import Sanitizer
 
-        # Installed before fixtures run, so requests a fixture makes are watched too.
+        # Installed before fixtures run (tryfirst), so requests a fixture makes are watched too.
         sanitizer = Sanitizer(patch_apps=True)
         sanitizer.install()
         item.stash[_SANITIZER_KEY] = sanitizer
-    return (yield)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item):
-    result = yield
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_call(item) -> None:
+    # Runs after the test function passed (a failing test never gets here).
     sanitizer = item.stash.get(_SANITIZER_KEY, None)
     if sanitizer is not None:
         groups = _request_findings(sanitizer, _ignored(item))
         if groups:
             pytest.fail(_describe(item, groups), pytrace=False)
-    return result
 
 
-@pytest.hookimpl(wrapper=True, trylast=True)
+@pytest.hookimpl(hookwrapper=True, trylast=True)
 def pytest_runtest_teardown(item, nextitem):
-    try:
-        return (yield)
-    finally:
-        sanitizer = item.stash.get(_SANITIZER_KEY, None)
-        if sanitizer is not None:
-            sanitizer.uninstall()
-            del item.stash[_SANITIZER_KEY]
+    yield  # fixtures are torn down (their requests watched), whatever they raise
+    sanitizer = item.stash.get(_SANITIZER_KEY, None)
+    if sanitizer is not None:
+        sanitizer.uninstall()
+        del item.stash[_SANITIZER_KEY]
 
 
 def _ignored(item) -> set[str]:

@@ -157,3 +157,50 @@ def test_lifespan_runs_and_plain_asgi_apps_are_served_without_one():
         assert events == ["lifespan.startup", "lifespan.shutdown"]
 
     anyio.run(main)
+
+
+# Sample arms through the user-facing door: `--app <arm>.main:app`, default traffic (the
+# schema's GET operations). Pairs whose bug sits on a GET route; the others need POST
+# bodies the schema cannot invent meaningfully (they are covered in load mode by
+# tests/test_sanitizer_sample_apps.py).
+SAMPLE_GET_BUGS = {
+    "shared_session": {"SL001", "SL002"},
+    "leaked_session": {"SL003", "SL004", "SL005"},
+    "engine_per_request": {"SL011"},
+    "scoped_async": {"SL009"},
+}
+ASYNC_PAIRS = {"scoped_async"}  # configured with an async driver's URL, as such apps are
+
+
+def _stress_sample(pair: str, arm: str, tmp_path: Path) -> tuple[int, dict, str]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    out = tmp_path / f"{pair}-{arm}.json"
+    driver = "sqlite+aiosqlite" if pair in ASYNC_PAIRS else "sqlite"
+    env = dict(os.environ, PYTHONWARNINGS="ignore", SESSIONLINT_DATABASE_URL=f"{driver}:///{tmp_path / 'app.db'}")
+    process = subprocess.run(
+        [sys.executable, "-m", "sessionlint", "stress", "--app", f"sessionlint.sample_apps.{pair}.{arm}.main:app",
+         "--param", "value=1..5", "--requests", "80", "--concurrency", "6", "--duration", "8", "--json", str(out)],
+        capture_output=True, text=True, timeout=180, env=env)
+    data = json.loads(out.read_text()) if out.exists() else {}
+    return process.returncode, data, process.stdout + process.stderr
+
+
+@pytest.mark.parametrize("pair", list(SAMPLE_GET_BUGS))
+def test_sample_arms_through_app(pair, tmp_path):
+    code, data, output = _stress_sample(pair, "unsafe", tmp_path / "unsafe")
+    assert code == 1, output
+    found = {c for f in data["sanitizer"]["findings"] for c in f["codes"]}
+    assert found & SAMPLE_GET_BUGS[pair], output
+    code, data, output = _stress_sample(pair, "safe", tmp_path / "safe")
+    assert code == 0, output
+    assert data["sanitizer"]["findings"] == []
+
+
+def test_failed_startup_is_a_usage_error_that_says_why(tmp_path):
+    env = dict(os.environ, SESSIONLINT_DATABASE_URL=f"sqlite:///{tmp_path / 'missing-dir' / 'app.db'}")
+    process = subprocess.run(
+        [sys.executable, "-m", "sessionlint", "stress", "--app", "sessionlint.sample_apps.shared_session.safe.main:app",
+         "--requests", "5"], capture_output=True, text=True, timeout=120, env=env)
+    assert process.returncode == 2, process.stdout + process.stderr
+    assert "lifespan startup failed" in process.stderr and "unable to open database file" in process.stderr
+    assert "internal error" not in process.stderr
