@@ -1,17 +1,25 @@
 """The results cache: one index file per (tool version, analysis code, settings).
 
 A warm run reads that one file and `stat`s the linted files; it reads no source.
-The index maps each path to a `FileRecord`: the file's size and mtime when it was
-last read, the content key (hash of the bytes + module name, which relative
+The index maps each path to a `FileRecord`: the file's stat signature (size,
+mtime, inode, ctime) when it was last read, the content key (hash of the bytes + module name, which relative
 imports depend on), and what was learned from that content -- the screen tokens
 it contains, the modules it imports, a decode error, and the analysis facts if it
-was parsed.  A file whose size and mtime still match is taken from its record;
+was parsed.  A file whose signature still matches is taken from its record;
 otherwise it is read and hashed, and a record whose key still matches (a `touch`,
-a checkout) keeps its facts.  The cross-file resolve step is never cached.
+a checkout) keeps its facts.  The inode and ctime catch what size and mtime
+alone miss: a file moved or copied (`mv`, `cp -p`, rsync) over a cached path
+keeps its own old mtime.  The cross-file resolve step is never cached.
 
-Racy writes: a file changed twice within one mtime tick keeps its size and mtime.
-Records whose mtime is within `RACY_SECONDS` of the moment the index is written
-are stored unverified, so the next run reads and hashes those files again.
+Racy writes: a file changed again within one timestamp tick of being read keeps
+its signature.  Records whose mtime is within `RACY_SECONDS` of the start
+of the run (every read happens after it) are stored unverified, so the next run
+reads and hashes those files again.
+
+Concurrent runs (pre-commit starts several): the index is replaced atomically,
+so a reader sees one whole index; the last writer wins, and a record lost that
+way, or an older one put back, only costs a re-read, since every record is
+checked against the file's current signature before use.
 """
 
 from __future__ import annotations
@@ -29,9 +37,14 @@ from sessionlint import __version__
 from sessionlint.lint_rules.facts import FileFacts
 
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# sessionlint cache directory; see https://bford.info/cachedir/\n"
-_FORMAT = 3  # bump when FileRecord or the index layout changes
+_FORMAT = 4  # bump when FileRecord or the index layout changes
 RACY_SECONDS = 2.0
-UNVERIFIED = -1  # an mtime no file has: forces a read + hash
+UNVERIFIED = None  # a signature no file has: forces a read + hash
+
+
+def signature(info: os.stat_result) -> tuple[int, int, int, int]:
+    """What a file's record is validated by: (size, mtime_ns, inode, ctime_ns)."""
+    return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
 
 
 def content_key(data: bytes, module: str, is_package: bool) -> str:
@@ -66,8 +79,7 @@ def _code_fingerprint(_memo: list[str] = []) -> str:
 class FileRecord:
     """What one version of one file is known to contain."""
 
-    size: int
-    mtime_ns: int
+    signature: tuple[int, int, int, int] | None
     key: str
     #: the module name and package-ness the key was computed with
     module: str
@@ -84,7 +96,7 @@ class FileRecord:
     facts: FileFacts | None = None
 
     def matches(self, info: os.stat_result) -> bool:
-        return self.mtime_ns != UNVERIFIED and self.size == info.st_size and self.mtime_ns == info.st_mtime_ns
+        return self.signature is not None and self.signature == signature(info)
 
 
 def index_path(directory: Path, settings_key: str = "") -> Path:
@@ -103,6 +115,7 @@ class ResultCache:
         self.records: dict[str, FileRecord] = {}
         self._used: set[str] = set()  # paths this run asked about
         self._dirty = False
+        self._started = time.time_ns()  # every file this run reads is read after this
         self._file = index_path(directory, settings_key) if directory is not None else None
         if self._file is not None:
             self.records = _load(self._file)
@@ -137,21 +150,15 @@ class ResultCache:
         # throw away the rest of the project's cache.
         for path in [p for p in self.records if p not in self._used and not os.path.exists(p)]:
             del self.records[path]
-        racy = time.time_ns() - int(RACY_SECONDS * 1e9)
+        # Relative to the run's start, not to now: a file read early in a long
+        # run and changed again in the same tick is still caught.
+        racy = self._started - int(RACY_SECONDS * 1e9)
         for record in self.records.values():
-            if record.mtime_ns >= racy:
-                record.mtime_ns = UNVERIFIED
+            if record.signature is not None and record.signature[1] >= racy:
+                record.signature = UNVERIFIED
         try:
             prepare(self.directory)
-            fd, tmp = tempfile.mkstemp(dir=self._file.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    pickle.dump({"format": _FORMAT, "records": self.records}, handle, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, self._file)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            write_atomically(self._file, {"format": _FORMAT, "records": self.records})
         except OSError:
             pass  # a read-only checkout still lints; it just can't cache
         self._dirty = False
@@ -166,6 +173,20 @@ def prepare(directory: Path) -> Path:
         (directory / "CACHEDIR.TAG").write_text(_TAG)
         (directory / ".gitignore").write_text("# created by sessionlint\n*\n")
     return folder
+
+
+def write_atomically(path: Path, value: object) -> None:
+    """Pickle `value` to `path` through a temporary file and a rename, so a
+    concurrent reader sees the old file or the new one, never half of one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _load(path: Path) -> dict[str, FileRecord]:

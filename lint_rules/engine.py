@@ -1,8 +1,8 @@
 """The lint pipeline: discover → screen → parse/analyse (cached, parallel) →
 resolve across files → findings.
 
-Files are opened through the cache index (`cache.py`): a file whose size and
-mtime match its record is screened, scanned for imports and given its facts
+Files are opened through the cache index (`cache.py`): a file whose stat
+signature matches its record is screened, scanned for imports and given its facts
 without being read, so a warm run reads one index file and `stat`s the tree.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sessionlint.lint_rules.analysis.names import KNOWN_LIBRARY_ROOTS
-from sessionlint.lint_rules.cache import UNVERIFIED, FileRecord, ResultCache, content_key
+from sessionlint.lint_rules.cache import UNVERIFIED, FileRecord, ResultCache, content_key, signature
 from sessionlint.lint_rules.decoding import decode, decode_error
 from sessionlint.lint_rules.discovery import DiscoveryOptions, discover, module_name
 from sessionlint.lint_rules.facts import FileFacts
@@ -94,7 +94,7 @@ def read_bytes(path: Path) -> bytes:
 
 class _Files:
     """Opens files through the cache index: `stat` first, read and hash only when
-    the stat differs from the record (or there is none)."""
+    the stat signature differs from the record (or there is none)."""
 
     def __init__(self, cache: ResultCache, max_file_size: int):
         self.cache = cache
@@ -120,15 +120,15 @@ class _Files:
                 data = read_bytes(path)
             except OSError as exc:
                 return _read_error(name, exc)
-            size, mtime = info.st_size, info.st_mtime_ns
+            stat = signature(info)
         else:
-            size, mtime, given = len(data), UNVERIFIED, True
+            stat, given = UNVERIFIED, True
         key = content_key(data, module, is_package)
         if record is not None and record.key == key:
-            record.size, record.mtime_ns = size, mtime  # same content: keep what we know
+            record.signature = stat  # same content: keep what we know
             self.cache.touched()
         else:
-            record = FileRecord(size, mtime, key, module, is_package, error=decode_error(data))
+            record = FileRecord(stat, key, module, is_package, error=decode_error(data))
             self.cache.store(name, record)
         return self._usable(path, module, is_package, record, data, given)
 

@@ -3,9 +3,7 @@ here by hand rather than discovered (greppable, and a rename can't change a code
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -105,10 +103,7 @@ def rule_catalog(cache_dir: Path | None = None) -> dict[str, RuleInfo]:
     if path is not None:
         try:
             cache.prepare(cache_dir)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(table, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
+            cache.write_atomically(path, table)
         except OSError:
             pass
     return table

@@ -14,6 +14,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -53,9 +54,11 @@ def project(tmp_path, monkeypatch) -> Path:
     return root
 
 
-def age(root: Path) -> None:
-    """Give every file an old mtime, as files in a real tree have."""
-    for path in root.rglob("*.py"):
+def age(root: Path, *names: str) -> None:
+    """Give every file (or those named) an old mtime, as files in a real tree
+    have.  (It changes their ctime, which the index checks too: an aged file is
+    read and hashed again on the next run.)"""
+    for path in [root / n for n in names] or root.rglob("*.py"):
         os.utime(path, ns=(LONG_AGO * 10**9, LONG_AGO * 10**9))
 
 
@@ -172,6 +175,79 @@ def test_change_within_one_mtime_tick_is_seen(project, tmp_path):
     assert not any(f.code == "SL001" and f.filename == "app/routes.py" for f in report.findings)
 
 
+def test_file_moved_over_a_cached_path_is_seen(project, tmp_path):
+    """`mv` keeps the moved file's mtime: same size and mtime as the record of
+    the path it lands on (files checked out in one tick), different content.
+    The inode and ctime in the signature tell them apart."""
+    cache = tmp_path / "cache"
+    changed = ROUTES.replace("session = SessionLocal()", "session = SessionLocal  ")
+    (project / "app" / "routes_v2.py").write_text(changed)
+    age(project)  # both files: same size, same mtime
+    run(project, cache)
+    os.replace(project / "app" / "routes_v2.py", project / "app" / "routes.py")
+    report = same_as_cold(project, cache)
+    assert not any(f.code == "SL001" and f.filename == "app/routes.py" for f in report.findings)
+
+
+def test_older_index_put_back_serves_nothing_stale(project, tmp_path):
+    """Two runs at once (pre-commit): the last to write wins, so an index from
+    before an edit can replace the one written after it.  Its records no longer
+    match the edited file, which is read again."""
+    cache = tmp_path / "cache"
+    run(project, cache)
+    (index,) = index_files(cache)
+    before = index.read_bytes()
+    routes = project / "app" / "routes.py"
+    routes.write_text(ROUTES.replace("session = SessionLocal()", "session = None"))
+    age(project)
+    assert not any(f.filename == "app/routes.py" and f.code == "SL001" for f in same_as_cold(project, cache).findings)
+    index.write_bytes(before)  # the other process's write lands last
+    report = same_as_cold(project, cache)
+    assert not any(f.filename == "app/routes.py" and f.code == "SL001" for f in report.findings)
+
+
+def test_concurrent_runs_share_one_cache(project, tmp_path):
+    """Several processes linting (and writing the index) at once: each prints
+    the cold findings, and the index left behind is whole and usable."""
+    cache = tmp_path / "cache"
+    script = textwrap.dedent(
+        f"""
+        from sessionlint.cli import main
+        raise SystemExit(main(["check", "app", "--cache-dir", {str(cache)!r}, "--output-format", "json"]))
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    cold = subprocess.run([sys.executable, "-c", script.replace(f"{str(cache)!r}", "None").replace(
+        '"--cache-dir", None', '"--no-cache"')], cwd=project, capture_output=True, text=True, env=env)
+    procs = [subprocess.Popen([sys.executable, "-c", script], cwd=project, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    for (out, err), proc in zip(outputs, procs):
+        assert proc.returncode == cold.returncode == 1, err
+        assert out == cold.stdout
+    (index,) = index_files(cache)
+    assert not list(index.parent.glob(".tmp-*"))  # no temporary file left behind
+    warm = run(project, cache)
+    assert warm.files_parsed == 0 and outcome(warm) == outcome(run(project, None))
+
+
+def test_racy_window_counts_from_the_start_of_a_long_run(project, tmp_path, monkeypatch):
+    """A file modified a second before a run that then takes 3 s: it was read in
+    the same tick it may change again, so it is stored unverified (measured from
+    when the index is written, it would look safely old)."""
+    cache = tmp_path / "cache"
+    start = time.time_ns()
+    routes = project / "app" / "routes.py"
+    os.utime(routes, ns=(start - 10**9, start - 10**9))
+    clock = iter([start, start + 3 * 10**9])
+    monkeypatch.setattr(cache_module, "time", SimpleNamespace(time_ns=lambda: next(clock)))  # this module's clock only
+    run(project, cache)
+    (index,) = index_files(cache)
+    records = pickle.loads(index.read_bytes())["records"]
+    assert records[str(routes)].signature is cache_module.UNVERIFIED
+    assert records[str(project / "app" / "plain.py")].signature is not cache_module.UNVERIFIED
+
+
 def test_deleted_file(project, tmp_path):
     cache = tmp_path / "cache"
     assert any(f.filename == "app/routes.py" for f in run(project, cache).findings)
@@ -199,7 +275,7 @@ def test_unchanged_file_passes_screen_once_another_file_exports_its_name(project
     age(project)
     assert not any(f.filename == "app/jobs.py" for f in same_as_cold(project, cache).findings)
     (project / "app" / "db.py").write_text(DB + "make_session = SessionLocal\n")
-    age(project)
+    age(project, "app/db.py")
     reads.clear()
     report = run(project, cache)
     assert "jobs.py" in reads  # searched for the new token ...
@@ -291,7 +367,9 @@ def test_rule_catalog_matches_the_rules(tmp_path):
     (cache / cache_module.__version__).mkdir()
     assert rule_catalog(cache) == expected
     (stored,) = cache.rglob("rules-*.pickle")
-    assert rule_catalog(cache) == expected  # from the file
+    with pytest.MonkeyPatch.context() as patch:  # from the file: the rules are not consulted
+        patch.setattr("sessionlint.lint_rules.registry.all_rules", lambda: pytest.fail("rules imported"))
+        assert rule_catalog(cache) == expected
     stored.write_bytes(b"garbage")
     assert rule_catalog(cache) == expected  # rebuilt
     stored.write_bytes(pickle.dumps({"SL001": "not a rule"}))

@@ -200,21 +200,27 @@ def _hands_out(func: FunctionInfo, value, registry: str) -> bool:
     return False
 
 
-def _custom_scope(model: ModuleModel, call: cst.Call) -> bool:
+def _scopefunc(call: cst.Call) -> cst.BaseExpression | None:
+    """The registry's `scopefunc`: by keyword, or the second positional argument
+    (`scoped_session(factory, scopefunc)`, `async_scoped_session(factory, scopefunc)`)."""
+    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == "scopefunc":
-            if isinstance(arg.value, cst.Name) and arg.value.value == "None":
-                return False
-            return model.resolve(arg.value) not in _THREAD_SCOPES
-    return False
+            return arg.value
+    return positional[1].value if len(positional) > 1 else None
+
+
+def _custom_scope(model: ModuleModel, call: cst.Call) -> bool:
+    scopefunc = _scopefunc(call)
+    if scopefunc is None or (isinstance(scopefunc, cst.Name) and scopefunc.value == "None"):
+        return False
+    return model.resolve(scopefunc) not in _THREAD_SCOPES
 
 
 def _thread_scope(model: ModuleModel, call: cst.Call) -> bool:
     """`scopefunc=threading.get_ident` (or another thread identity)."""
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == "scopefunc":
-            return model.resolve(arg.value) in _THREAD_SCOPES
-    return False
+    scopefunc = _scopefunc(call)
+    return scopefunc is not None and model.resolve(scopefunc) in _THREAD_SCOPES
 
 
 def _same_registry(rec: str | None, name: str | None) -> bool:
