@@ -8,7 +8,7 @@ such as ``module:container.app`` work too).
 ``httpx.ASGITransport`` does not: without it the app's engine, created at startup,
 would not exist. An app that does not speak the lifespan protocol is served
 without one, as uvicorn's ``--lifespan auto`` does. The state a Starlette lifespan
-yields is handed to each request through `LifespanState`.
+yields is handed to each request by the driver's `InstrumentedApp`.
 """
 
 from __future__ import annotations
@@ -54,19 +54,6 @@ def load_app(spec: str, app_dir: str | None = None):
     if not callable(target):
         raise AppLoadError(f"{spec} is a {type(target).__name__}, not an ASGI application")
     return target
-
-
-class LifespanState:
-    """Pure ASGI wrapper: give each request a copy of the lifespan's state (``scope["state"]``)."""
-
-    def __init__(self, app, state: dict) -> None:
-        self.app = app
-        self.state = state
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] in ("http", "websocket") and "state" not in scope:
-            scope = dict(scope, state=dict(self.state))
-        await self.app(scope, receive, send)
 
 
 @dataclass
@@ -118,6 +105,7 @@ async def lifespan(app, timeout: float = 30.0):
             stopped.set()
 
     failure: AppLoadError | None = None
+    body_error: Exception | None = None
     async with anyio.create_task_group() as tg:
         tg.start_soon(run_app)
         await to_app_send.send({"type": "lifespan.startup"})
@@ -137,6 +125,10 @@ async def lifespan(app, timeout: float = 30.0):
                              + "; it was served without startup/shutdown")
             try:
                 yield info
+            except Exception as exc:
+                # Re-raised after the task group: raised inside it, the caller's own error
+                # (e.g. "no requests to send") would come out wrapped in an ExceptionGroup.
+                body_error = exc
             finally:
                 if supported:
                     await to_app_send.send({"type": "lifespan.shutdown"})
@@ -145,6 +137,8 @@ async def lifespan(app, timeout: float = 30.0):
                 tg.cancel_scope.cancel()
     if failure is not None:
         raise failure
+    if body_error is not None:
+        raise body_error
     if "shutdown_failed" in outcome:
         raise AppLoadError(f"the app's lifespan shutdown failed: {outcome['shutdown_failed']}")
 

@@ -24,7 +24,6 @@ from typing import Any
 
 from .request_specs import RequestSpec
 
-REQUEST_HEADER = "x-sessionlint-request"
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
@@ -54,6 +53,8 @@ class AppStressReport:
     errors: Counter = field(default_factory=Counter)  # exception type (or HTTP 5xx) -> count
     error_examples: dict[str, str] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
+    # (seconds since the traffic started, latency, "ok"|"fail"|"info") per answer: the HTML plot
+    timeline: list[tuple[float, float, str]] = field(default_factory=list)
     elapsed: float = 0.0
     stopped_by: str = "requests"
     notes: list[str] = field(default_factory=list)
@@ -79,14 +80,10 @@ class AppStressReport:
         return sum(c for s, c in self.statuses.items() if 200 <= s < 300) / self.sent if self.sent else 0.0
 
     def latency(self) -> dict[str, float] | None:
-        if not self.latencies:
-            return None
-        ordered = sorted(self.latencies)
+        from .checker import LatencyStats
 
-        def pct(p: float) -> float:
-            return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
-
-        return {"count": len(ordered), "p50": pct(0.50), "p99": pct(0.99), "max": ordered[-1]}
+        stats = LatencyStats.of(self.latencies)
+        return stats.to_dict() if stats is not None else None
 
     def exit_code(self) -> int:
         return EXIT_FINDINGS if self.findings else EXIT_CLEAN
@@ -139,24 +136,6 @@ class AppStressReport:
         return "\n".join(lines)
 
 
-class ErrorRecorder:
-    """Outermost ASGI wrapper: remembers which exception each request raised (by our request header)."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-        self.errors: dict[str, BaseException] = {}
-
-    async def __call__(self, scope, receive, send) -> None:
-        try:
-            await self.app(scope, receive, send)
-        except Exception as exc:
-            if scope["type"] == "http":
-                for key, value in scope.get("headers") or ():
-                    if key == REQUEST_HEADER.encode():
-                        self.errors[value.decode()] = exc
-            raise
-
-
 def stress_app(app_or_spec, options: AppStressOptions | None = None, *, app_dir: str | None = None,
                label: str | None = None) -> AppStressReport:
     """Synchronous entry point (not from inside a running event loop)."""
@@ -188,10 +167,12 @@ async def _run(app, label: str, options: AppStressOptions, sanitizer) -> AppStre
     import anyio
     import httpx
 
-    from .app_loading import LifespanState, lifespan
+    from .app_loading import lifespan
+    from .driver import InstrumentedApp
 
     async with lifespan(app) as started:
-        recorder = ErrorRecorder(LifespanState(sanitizer.wrap(app), started.state))
+        # InstrumentedApp: each request's exception (by our request header) and the lifespan state.
+        recorder = InstrumentedApp(sanitizer.wrap(app), started.state)
         transport = httpx.ASGITransport(app=recorder, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://sessionlint.invalid",
                                      timeout=options.request_timeout) as client:
@@ -233,9 +214,11 @@ async def _build_pool(app, client, options: AppStressOptions) -> tuple[list[Requ
 
 
 async def _fire(client, pool: list[RequestSpec], options: AppStressOptions, report: AppStressReport,
-                recorder: ErrorRecorder) -> None:
+                recorder) -> None:
     import anyio
     import httpx
+
+    from .driver import REQUEST_HEADER
 
     started = time.perf_counter()
     deadline = started + options.duration
@@ -259,19 +242,26 @@ async def _fire(client, pool: list[RequestSpec], options: AppStressOptions, repo
             except Exception as exc:
                 _error(report, type(exc).__name__, f"{spec.method} {spec.path}: {exc}")
                 continue
-            report.latencies.append(time.perf_counter() - sent_at)
+            answered_at = time.perf_counter()
+            report.latencies.append(answered_at - sent_at)
+            status = response.status_code
+            kind = "ok" if status < 400 else "fail" if status < 500 else "info"
+            report.timeline.append((answered_at - started, answered_at - sent_at, kind))
             report.statuses[response.status_code] += 1
             if response.status_code >= 500:
-                exc = recorder.errors.pop(str(number), None)
-                if exc is not None:
-                    _error(report, type(exc).__name__, f"{spec.method} {spec.path}: {str(exc)[:160]}")
+                described = recorder.errors.pop(str(number), None)  # "Type: message"
+                if described is not None:
+                    name, _, message = described.partition(": ")
+                    _error(report, name, f"{spec.method} {spec.path}: {message[:160]}")
                 else:
                     _error(report, f"HTTP {response.status_code}", f"{spec.method} {spec.path}: {response.text[:160]}")
 
-    with anyio.move_on_after(options.duration + options.request_timeout + 1):
+    with anyio.move_on_after(options.duration + options.request_timeout + 1) as overtime:
         async with anyio.create_task_group() as tg:
             for slot in range(max(1, options.concurrency)):
                 tg.start_soon(worker, slot)
+    if overtime.cancel_called:  # requests still in flight past the time budget were abandoned
+        report.stopped_by = "duration"
     report.elapsed = time.perf_counter() - started
 
 
@@ -298,8 +288,6 @@ def _app_usage_problem(args) -> str | None:
                 "point it at a throwaway database through its own settings (e.g. an environment variable)")
     if getattr(args, "url", None):
         return "--app runs the app in-process; --url drives a running server of a sample scenario"
-    if getattr(args, "html_path", None):
-        return "--html is not available with --app yet; use --json PATH"
     from importlib.util import find_spec
 
     if find_spec("hypothesis") is None:
@@ -340,4 +328,12 @@ def run_from_args(args) -> int:
     print(report.render(), file=out)
     if args.json_path:
         write_json(report, args.json_path)
+    if args.html_path:
+        from .app_report_html import write_app_html
+
+        try:
+            write_app_html(report, args.html_path)
+        except OSError as exc:
+            print(f"sessionlint stress: --html: could not write {args.html_path}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_ERROR
     return report.exit_code()

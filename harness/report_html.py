@@ -265,9 +265,9 @@ def _svg(body: list[str], label: str) -> str:
             + "".join(body) + "</svg>")
 
 
-def _latency_figure(arm, x_max: float, y_range: tuple[float, float]) -> str:
+def _latency_figure(arm, x_max: float, y_range: tuple[float, float], title: str | None = None) -> str:
     timeline = list(getattr(arm, "timeline", None) or ())
-    title = f"{arm.arm} arm: latency of each request over time"
+    title = title or f"{arm.arm} arm: latency of each request over time"
     x_axis = _Axis(0.0, x_max, MARGIN_L, PLOT_W - MARGIN_R)
     lo_ms, hi_ms = y_range[0] * 1000, y_range[1] * 1000
     log = hi_ms / max(lo_ms, 1e-6) > 30

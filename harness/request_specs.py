@@ -51,7 +51,10 @@ def load_requests_file(path: str) -> list[RequestSpec]:
         raise RequestsFileError(f"--requests-file {path}: {exc.strerror or exc}") from exc
     try:
         if file.suffix.lower() == ".toml":
-            import tomllib
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10: the tomli backport (a dependency there)
+                import tomli as tomllib
 
             data = tomllib.loads(text)
         else:

@@ -184,6 +184,8 @@ def run_arm(options: ArmOptions) -> ArmResult:
         if database is not None:
             drop_problem = database.drop()
             if drop_problem:
+                if result.child is None:  # the child died before writing its result
+                    result.child = {}
                 result.child.setdefault("cleanup_errors", []).append(drop_problem)
         _rmtree(workdir)
         result.wall_time = time.perf_counter() - started
@@ -267,10 +269,13 @@ def _check_arm(result: ArmResult, history_path: Path) -> None:
         result.timeline = timeline_points(history)
         module = scenarios.load(result.scenario)
         wanted = tuple(getattr(module, "SYMPTOMS", ()))
-        probes = dict(result.child.get("probes") or {})
+        # A child that died after writing its history left no result (child is None):
+        # its history is still checked, with no probes.
+        probes = dict((result.child or {}).get("probes") or {})
         if "shared_sessions" in wanted:
             probes["session_identity_overlaps"] = symptoms.session_identity_overlaps(history)
-            result.child.setdefault("probes", {})["session_identity_overlaps"] = probes["session_identity_overlaps"]
+            if result.child is not None:
+                result.child.setdefault("probes", {})["session_identity_overlaps"] = probes["session_identity_overlaps"]
         evidence = symptoms.Evidence(
             result.check, probes,
             unrelated_p99_limit=getattr(module, "UNRELATED_P99_LIMIT", symptoms.DEFAULT_UNRELATED_P99_LIMIT))
@@ -297,6 +302,11 @@ def timeline_points(history, limit: int = TIMELINE_POINTS) -> list[tuple[float, 
     keep up to half the points before the ok ones are thinned.
     """
     points = [(e.time, e.latency, e.type) for e in history if e.type != "invoke" and e.latency is not None]
+    return thin_timeline(points, limit)
+
+
+def thin_timeline(points: list[tuple[float, float, str]], limit: int = TIMELINE_POINTS) -> list[tuple[float, float, str]]:
+    """At most `limit` of `points` (time order kept): not-ok points keep up to half."""
     if len(points) <= limit:
         return points
     bad = [p for p in points if p[2] != "ok"]
@@ -611,14 +621,19 @@ def errors_after_response(errors: dict[str, str], history) -> dict[str, Any]:
 
 
 def pool_probes(pool) -> dict[str, Any]:
-    """Checked-out connections now, the pool's capacity (None for pools without one)."""
+    """Checked-out connections now, and the pool's capacity when it has one.
+
+    No ``pool_capacity`` for pools without a bound -- those without a size, and a
+    QueuePool with ``max_overflow=-1`` (unlimited): `excess_connects` must not hold
+    them to their ``pool_size``.
+    """
     out: dict[str, Any] = {"pool_status": pool.status()}
     checkedout = getattr(pool, "checkedout", None)
     if checkedout is not None:
         out["pool_checked_out_at_quiescence"] = checkedout()
     size, overflow = getattr(pool, "size", None), getattr(pool, "_max_overflow", None)
-    if callable(size) and isinstance(overflow, int):
-        out["pool_capacity"] = size() + max(overflow, 0)
+    if callable(size) and isinstance(overflow, int) and overflow >= 0:
+        out["pool_capacity"] = size() + overflow
     return out
 
 

@@ -4,7 +4,8 @@ Registered through the ``pytest11`` entry point, so installing sessionlint makes
 available; it does nothing (and imports nothing heavy) unless asked:
 
 * ``pytest --sessionlint`` -- the sanitizer is installed around each test (setup,
-  call, teardown). Every request the test makes through a Starlette/FastAPI app
+  call, teardown) and judged when the test function has passed. Every request the test
+  and its fixtures' setup make through a Starlette/FastAPI app
   (``TestClient``, ``httpx.ASGITransport``) is tagged, and a test whose requests
   shared a session, leaked one, left a transaction or connection open, made an
   engine per request, or ran a sync session on the event loop **fails**, naming
@@ -71,7 +72,9 @@ def pytest_runtest_call(item) -> None:
 
 @pytest.hookimpl(hookwrapper=True, trylast=True)
 def pytest_runtest_teardown(item, nextitem):
-    yield  # fixtures are torn down (their requests watched), whatever they raise
+    # Findings are judged at the end of the call phase: requests a fixture makes while
+    # tearing down are watched but do not fail the test.
+    yield
     sanitizer = item.stash.get(_SANITIZER_KEY, None)
     if sanitizer is not None:
         sanitizer.uninstall()
@@ -93,7 +96,7 @@ def _request_findings(sanitizer, ignored: set[str]):
     tracker = sanitizer.tracker
     findings = list(tracker.findings)
     findings += [f for f in tracker.idle_findings() if f.requests and f.requests != ("outside any request",)]
-    return [g for g in group(findings) if g.code not in ignored]
+    return [g for g in group(findings, tracker.dropped) if g.code not in ignored]
 
 
 def _describe(item, groups) -> str:

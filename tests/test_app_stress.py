@@ -69,6 +69,17 @@ def test_unknown_app_is_a_usage_error(tmp_path):
     assert "could not import module 'no_such_module_xyz'" in process.stderr and "--app-dir" in process.stderr
 
 
+def test_nothing_to_send_is_a_usage_error(tmp_path):
+    (tmp_path / "postonly.py").write_text(
+        "from fastapi import FastAPI\napp = FastAPI()\n@app.post('/x')\ndef x():\n    return {}\n")
+    process = subprocess.run([sys.executable, "-m", "sessionlint", "stress", "--app", "postonly:app",
+                              "--app-dir", str(tmp_path), "--requests", "5"],
+                             capture_output=True, text=True, timeout=120)
+    assert process.returncode == 2, process.stdout + process.stderr
+    assert "no requests to send" in process.stderr and "--requests-file" in process.stderr
+    assert "internal error" not in process.stderr
+
+
 def test_requests_file_and_methods(tmp_path, run_cli):
     (tmp_path / "tinyapp.py").write_text(
         "from fastapi import FastAPI\n"
@@ -204,3 +215,37 @@ def test_failed_startup_is_a_usage_error_that_says_why(tmp_path):
     assert process.returncode == 2, process.stdout + process.stderr
     assert "lifespan startup failed" in process.stderr and "unable to open database file" in process.stderr
     assert "internal error" not in process.stderr
+
+
+def test_html_report_of_an_app_run(tmp_path):
+    from html.parser import HTMLParser
+
+    page = tmp_path / "app.html"
+    env = dict(os.environ, PYTHONWARNINGS="ignore", SESSIONLINT_DATABASE_URL=f"sqlite:///{tmp_path / 'app.db'}")
+    process = subprocess.run(
+        [sys.executable, "-m", "sessionlint", "stress", "--app", "sessionlint.sample_apps.shared_session.unsafe.main:app",
+         "--param", "value=1..5", "--requests", "60", "--concurrency", "6", "--html", str(page)],
+        capture_output=True, text=True, timeout=180, env=env)
+    assert process.returncode == 1, process.stdout + process.stderr
+    text = page.read_text(encoding="utf-8")
+
+    class Collect(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.urls, self.data = [], [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            self.urls += [value for name, value in attrs if name in ("href", "src") and value and "://" in value]
+
+        def handle_data(self, data):
+            self.data.append(data)
+
+    parsed = Collect()
+    parsed.feed(text)
+    body = " ".join(parsed.data)
+    assert "script" not in parsed.tags and parsed.urls == []
+    assert "SL001" in body and "shared_session/unsafe/db.py:27" in body
+    assert "latency of each request over time" in body
+    # One dot per answered request (60 sent, all answered in-process).
+    assert parsed.tags.count("circle") == 60

@@ -110,3 +110,22 @@ def test_session_identity_overlaps_needs_overlap_in_time():
 def test_unknown_symptom_is_an_error():
     with pytest.raises(KeyError, match="unknown symptom"):
         detect(["no_such"], evidence())
+
+
+def test_pool_capacity_only_for_bounded_pools():
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool, QueuePool
+
+    from sessionlint.harness.runner import pool_probes
+
+    bounded = create_engine("sqlite://", poolclass=QueuePool, pool_size=3, max_overflow=2)
+    unbounded = create_engine("sqlite://", poolclass=QueuePool, pool_size=3, max_overflow=-1)
+    unpooled = create_engine("sqlite://", poolclass=NullPool)
+    try:
+        assert pool_probes(bounded.pool)["pool_capacity"] == 5
+        assert pool_probes(bounded.pool)["pool_checked_out_at_quiescence"] == 0
+        assert "pool_capacity" not in pool_probes(unbounded.pool)  # unlimited overflow: no bound to exceed
+        assert "pool_capacity" not in pool_probes(unpooled.pool)
+    finally:
+        for engine in (bounded, unbounded, unpooled):
+            engine.dispose()

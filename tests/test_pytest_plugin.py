@@ -4,11 +4,15 @@ leak or share a session; the `sessionlint_stress` fixture works with and without
 from __future__ import annotations
 
 import sys
-import tomllib
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 pytest_plugins = ("pytester",)
 

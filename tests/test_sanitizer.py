@@ -110,6 +110,31 @@ def test_session_kept_on_app_state_is_shared_between_requests(tmp_path):
     assert creator.startswith("GET /cached (#") and user.startswith("GET /cached (#") and creator != user
 
 
+def test_repeated_findings_are_counted_not_kept(tmp_path, monkeypatch):
+    from sessionlint.harness.sanitizer import tracker as tracker_module
+
+    monkeypatch.setattr(tracker_module, "MAX_KEPT_PER_SITE", 3)
+    engine = _engine(tmp_path)
+    shared = Session(engine)  # made outside any request: every request that uses it is a finding
+    app = FastAPI()
+
+    trackers = set()
+
+    @app.get("/shared")
+    def use_shared():
+        trackers.add(active())
+        shared.execute(text("select 1"))
+        shared.rollback()
+        return {}
+
+    report = _stress(app, [("GET", "/shared")] * 8)
+    shared.close()
+    (tracker,) = trackers
+    (group,) = [g for g in report.groups if g.kind == "session-created-outside-request"]
+    assert group.count == 8, report.render()
+    assert len([f for f in tracker.findings if f.kind == group.kind]) == 3
+
+
 def test_session_used_by_a_thread_while_its_request_uses_it(tmp_path):
     inside, go_on = threading.Event(), threading.Event()
 

@@ -239,7 +239,7 @@ def test_no_progress_display_when_not_a_terminal(capsys):
 # -- uvicorn in the arm's process ------------------------------------------------------------
 
 
-def test_uvicorn_mode_serves_over_tcp_keeps_barriers_and_stops(tmp_path):
+def test_uvicorn_mode_serves_over_tcp_keeps_barriers_and_stops():
     result = run_arm(ArmOptions("shared-session", "unsafe", mode="staged", rounds=2, duration=20, timeout=60,
                                 server="uvicorn"))
     assert result.completed, describe(result)
@@ -254,7 +254,9 @@ def test_uvicorn_mode_serves_over_tcp_keeps_barriers_and_stops(tmp_path):
     assert server["stopped"] is True and server["stop"] == "graceful" and server["port_free_after_stop"] is True
     port = int(server["url"].rsplit(":", 1)[1])
     assert not accepts_connections("127.0.0.1", port)
-    # In-flight counting and error capture (InstrumentedApp) still see the requests.
+    # InstrumentedApp's in-flight count still sees the requests: it fell back to zero
+    # (no "still in the app" note), and the pool probe ran on the app's engine.
+    assert not any("still in the app" in note for note in result.child["notes"]), result.child["notes"]
     assert result.child["probes"]["pool_checked_out_at_quiescence"] in (0, 1)
     assert report.arm_verdict(result, "demo", ("session", "integrity")).passed
 
@@ -383,6 +385,8 @@ def test_url_usage_errors(capsys):
         (("shared-session", "--url", "ftp://127.0.0.1", "--arm", "safe"), "not an http"),
         (("shared-session", "--url", "http://127.0.0.1:9", "--arm", "safe", "--server", "uvicorn"), "exclude each other"),
         (("shared-session", "--html", "/no/such/dir/r.html"), "does not exist"),
+        # A host name that merely starts with "127." is not loopback (databases are dropped there).
+        (("shared-session", "--database-url", "postgresql://u@127.example.com/db"), "not a loopback address"),
     ]
     for argv, message in cases:
         assert stress_cli(*argv) == 2, argv

@@ -22,7 +22,7 @@ _ids = itertools.count(1)
 
 @dataclass(eq=False)
 class RequestInfo:
-    """One HTTP request as the sanitizer saw it. Mutated only under the tracker's lock."""
+    """One HTTP request as the sanitizer saw it. Its lists are changed only under the tracker's lock."""
 
     method: str
     path: str

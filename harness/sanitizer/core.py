@@ -119,6 +119,8 @@ class Sanitizer:
         """Grouped findings so far. With `idle` (the app is serving nothing now), also the
         connections still checked out and, on PostgreSQL, the idle-in-transaction rows."""
         tracker = self.tracker
+        # Counted before the PostgreSQL probe, whose own engine is not the app's.
+        counts = (tracker.requests_seen, tracker.sessions_seen, tracker.engines_seen)
         findings = list(tracker.findings)
         problems: list[str] = []
         pg_rows = None
@@ -130,10 +132,9 @@ class Sanitizer:
                 urls = [record.url_object for record in list(tracker.engines.values()) if record.url_object is not None]
                 if any(url.get_backend_name() == "postgresql" for url in urls):
                     pg_rows, problems = idle_in_transaction(urls)
-        groups = group(findings)
+        groups = group(findings, tracker.dropped)
         if pg_rows:
             for g in groups:
                 if g.kind in ("transaction-left-open", "connection-held-at-idle"):
                     g.evidence["pg_stat_activity idle in transaction"] = len(pg_rows)
-        return SanitizerReport(groups, tracker.requests_seen, tracker.sessions_seen, tracker.engines_seen,
-                               pg_rows, problems)
+        return SanitizerReport(groups, *counts, pg_rows, problems)

@@ -8,7 +8,7 @@ session factory in ``get_db`` is one problem however many requests hit it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,8 +129,9 @@ class FindingGroup:
 MAX_EXAMPLES = 3
 
 
-def group(findings: Iterable[Finding]) -> list[FindingGroup]:
-    """Group by (kind, site), first occurrence first; keep up to MAX_EXAMPLES distinct request examples."""
+def group(findings: Iterable[Finding], dropped: Mapping[tuple[str, Site], int] | None = None) -> list[FindingGroup]:
+    """Group by (kind, site), first occurrence first; keep up to MAX_EXAMPLES distinct request examples.
+    `dropped`: further occurrences per (kind, site) that were counted, not kept (the tracker's cap)."""
     groups: dict[tuple[str, Site], FindingGroup] = {}
     for finding in findings:
         key = (finding.kind, finding.site)
@@ -144,4 +145,7 @@ def group(findings: Iterable[Finding]) -> list[FindingGroup]:
             existing.examples.append(finding.requests)
         for name, value in finding.evidence.items():
             existing.evidence.setdefault(name, value)
+    for key, count in (dropped or {}).items():
+        if key in groups:
+            groups[key].count += count
     return list(groups.values())

@@ -55,18 +55,23 @@ class Listeners:
             actor = current_actor()
             record = tracker.use(session, "flush", actor)
             tracker.enter(record, actor)
-            self._flushing.setdefault(id(record), set()).add(actor)
+            with tracker.lock:  # shared with flush_done on other threads
+                self._flushing.setdefault(id(record), set()).add(actor)
 
         def flush_done(session, *args):
             # after_flush_postexec on success; after_soft_rollback when the flush failed.
             record = tracker.sessions.get(session)
             if record is None:
                 return
-            actors = self._flushing.get(id(record))
             actor = current_actor()
-            if actors and actor in actors:
+            with tracker.lock:
+                actors = self._flushing.get(id(record))
+                if not actors or actor not in actors:
+                    return
                 actors.discard(actor)
-                tracker.leave(record, actor)
+                if not actors:  # one entry per session flushing now, not per session ever flushed
+                    del self._flushing[id(record)]
+            tracker.leave(record, actor)
 
         def after_attach(session, instance):
             tracker.use(session, "attach")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections import Counter
 from dataclasses import dataclass, field
 
 from .context import Actor, RequestInfo, current_actor, current_request, inside_session, on_event_loop_thread
@@ -59,6 +60,7 @@ class SessionRecord:
 @dataclass(eq=False)
 class Checkout:
     connection_id: int  # id() of the DBAPI connection
+    record_id: int  # id() of the pool's connection record: the key in Tracker.checkouts
     request: RequestInfo | None
     site: Site
     session: SessionRecord | None = None  # the session whose execute/flush checked it out
@@ -72,6 +74,10 @@ class EngineRecord:
     request: RequestInfo | None
     url_object: object = None  # sqlalchemy URL, password included: for the PostgreSQL probe
 
+
+# Findings kept per (kind, site); beyond that only counted, so a bug hit by every request
+# of a long run costs a counter, not a Finding per request.
+MAX_KEPT_PER_SITE = 50
 
 _active: Tracker | None = None
 
@@ -90,6 +96,8 @@ class Tracker:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.findings: list[Finding] = []
+        self.kept: Counter = Counter()  # (kind, site) -> findings kept in `findings`
+        self.dropped: Counter = Counter()  # (kind, site) -> further occurrences, only counted
         self.sessions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.engines_first_used_in_requests: dict[Site, list[EngineRecord]] = {}
@@ -260,7 +268,7 @@ class Tracker:
         # only a bare engine.connect() pays for a stack walk.
         session = inside_session()
         site = session.site if session is not None else user_site(skip=2)
-        checkout = Checkout(id(dbapi_connection), request, site, session)
+        checkout = Checkout(id(dbapi_connection), id(connection_record), request, site, session)
         with self.lock:
             self.checkouts[id(connection_record)] = checkout
             if request is not None:
@@ -346,8 +354,7 @@ class Tracker:
                         "that was still open when the request ended",
                         requests=(request.label(),)))
             for checkout in request.checkouts:
-                still_out = any(open_ is checkout for open_ in self.checkouts.values())
-                if not still_out:
+                if self.checkouts.get(checkout.record_id) is not checkout:  # returned already
                     continue
                 owner = self.connection_owner.get(checkout.connection_id)
                 if owner is not None and owner.txn_open:
@@ -398,8 +405,13 @@ class Tracker:
             return [record for record in list(self.sessions.values()) if record.txn_open]
 
     def _add(self, finding: Finding) -> None:
+        key = (finding.kind, finding.site)
         with self.lock:
-            self.findings.append(finding)
+            if self.kept[key] < MAX_KEPT_PER_SITE:
+                self.kept[key] += 1
+                self.findings.append(finding)
+            else:
+                self.dropped[key] += 1
 
 
 def _dbapi_id(connection) -> int | None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import random
+
+from ..driver import Op
 
 # The async driver for each sync backend the harness provisions.
 _ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg", "mysql": "aiomysql", "mariadb": "aiomysql"}
@@ -31,3 +34,14 @@ def sample_module(pair: str, arm: str, name: str, arms: tuple[str, ...] = ("unsa
     if arm not in arms:
         raise ValueError(f"unknown arm {arm!r}; known: {', '.join(arms)}")
     return importlib.import_module(f"sessionlint.sample_apps.{pair}.{arm}.{name}")
+
+
+def health() -> Op:
+    """``GET /health``: the unrelated route every sample app serves without a session."""
+    return Op("health", "GET", "/health")
+
+
+def pick(rng: random.Random, mix: tuple[tuple[str, float], ...]) -> str:
+    """One kind of request from a load mix of ``(kind, weight)`` pairs."""
+    (kind,) = rng.choices([k for k, _ in mix], weights=[w for _, w in mix])
+    return kind

@@ -37,7 +37,7 @@ import random
 from sqlalchemy import text
 
 from ..driver import Driver, Op, Round
-from ._common import async_url, sample_module
+from ._common import async_url, health, pick, sample_module
 
 NAME = "async-gather"
 TITLE = "AsyncSession shared by gathered tasks"
@@ -91,12 +91,8 @@ def balance(account: str) -> Op:
     return Op("balance", "GET", f"/accounts/{account}", key=account, observe=_balance)
 
 
-def health() -> Op:
-    return Op("health", "GET", "/health")
-
-
 def load_op(rng: random.Random, driver: Driver) -> Op:
-    (kind,) = rng.choices([k for k, _ in MIX], weights=[w for _, w in MIX])
+    kind = pick(rng, MIX)
     account = rng.choice(ACCOUNTS)
     if kind == "deposit":
         return deposit(account, [rng.randint(1, 9) for _ in range(rng.randint(1, 3))])

@@ -42,7 +42,7 @@ import random
 from sqlalchemy import text
 
 from ..driver import Driver, Op, Round
-from ._common import sample_module
+from ._common import health, pick, sample_module
 
 NAME = "background-escape"
 TITLE = "Session escapes into a background task"
@@ -103,12 +103,8 @@ def signup(value: int) -> Op:
     return Op("append", "POST", "/signup", json={"email": f"user{value}@example.com"}, key=KEY, value=value)
 
 
-def health() -> Op:
-    return Op("health", "GET", "/health")
-
-
 def load_op(rng: random.Random, driver: Driver) -> Op:
-    (kind,) = rng.choices([k for k, _ in MIX], weights=[w for _, w in MIX])
+    kind = pick(rng, MIX)
     return health() if kind == "health" else signup(driver.unique())
 
 

@@ -34,7 +34,7 @@ import random
 from sqlalchemy import text
 
 from ..driver import Driver, Op, Round
-from ._common import sample_module
+from ._common import health, pick, sample_module
 
 NAME = "blocking-in-async"
 TITLE = "Sync session blocks the event loop"
@@ -76,17 +76,13 @@ def report() -> Op:
     return Op("report", "GET", "/reports/sales")
 
 
-def health() -> Op:
-    return Op("health", "GET", "/health")
-
-
 def order(reference: int) -> Op:
     return Op("append", "POST", "/orders", json={"reference": reference, "amount_cents": 100 * reference},
               key=KEY, value=reference)
 
 
 def load_op(rng: random.Random, driver: Driver) -> Op:
-    (kind,) = rng.choices([k for k, _ in MIX], weights=[w for _, w in MIX])
+    kind = pick(rng, MIX)
     if kind == "report":
         return report()
     if kind == "order":

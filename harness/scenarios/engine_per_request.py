@@ -51,7 +51,7 @@ from sqlalchemy import text
 from ..driver import Driver, Op, Round
 from ._items import append, read
 from ._items import read_final_state  # noqa: F401 -- part of this scenario's interface
-from ._common import sample_module
+from ._common import health, pick, sample_module
 
 NAME = "engine-per-request"
 TITLE = "Engine per request"
@@ -81,20 +81,8 @@ def metadata(arm: str):
     return sample_module(PAIR, arm, "models", ARMS).Base.metadata
 
 
-
-
-
-
-
-
-
-
-def health() -> Op:
-    return Op("health", "GET", "/health")
-
-
 def load_op(rng: random.Random, driver: Driver) -> Op:
-    (kind,) = rng.choices([k for k, _ in MIX], weights=[w for _, w in MIX])
+    kind = pick(rng, MIX)
     if kind == "read":
         return read()
     if kind == "health":

@@ -56,7 +56,7 @@ import random
 from ..driver import Driver, Op, Round
 from ._items import append, read, reject
 from ._items import read_final_state  # noqa: F401 -- part of this scenario's interface
-from ._common import sample_module
+from ._common import health, pick, sample_module
 
 NAME = "leaked-session"
 TITLE = "Leaked sessions"
@@ -91,27 +91,13 @@ def metadata(arm: str):
     return sample_module(PAIR, arm, "models", ARMS).Base.metadata
 
 
-
-
-
-
-
-
-
-
-
-
 def stats() -> Op:
     """GET /stats: a session opened in the route (SL003 in the unsafe arm)."""
     return Op("stats", "GET", "/stats")
 
 
-def health() -> Op:
-    return Op("health", "GET", "/health")
-
-
 def load_op(rng: random.Random, driver: Driver) -> Op:
-    (kind,) = rng.choices([k for k, _ in MIX], weights=[w for _, w in MIX])
+    kind = pick(rng, MIX)
     if kind == "read":
         return read()
     if kind == "stats":

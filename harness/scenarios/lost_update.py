@@ -47,7 +47,7 @@ import random
 from sqlalchemy import text
 
 from ..driver import Driver, Op, Round
-from ._common import sample_module
+from ._common import health, sample_module
 
 NAME = "lost-update"
 TITLE = "Lost update (control: not a session-scope bug)"
@@ -96,10 +96,6 @@ def read_final_state(connection) -> dict[str, int]:
 def deposit(account_id: int, amount: int) -> Op:
     return Op("deposit", "POST", f"/accounts/{account_id}/deposit", json={"amount": amount},
               key=key_of(account_id), value=amount)
-
-
-def health() -> Op:
-    return Op("health", "GET", "/health")
 
 
 def load_op(rng: random.Random, driver: Driver) -> Op:

@@ -37,7 +37,7 @@ import weakref
 from sqlalchemy import text
 
 from ..driver import Driver, Op, Round
-from ._common import sample_module
+from ._common import pick, sample_module
 
 NAME = "missing-rollback"
 TITLE = "Missing rollback"
@@ -114,7 +114,7 @@ def seat_for(ticket: int) -> str:
 
 def load_op(rng: random.Random, driver: Driver) -> Op:
     taken = _taken.setdefault(driver, [])
-    (kind,) = rng.choices([k for k, _ in MIX], weights=[w for _, w in MIX])
+    kind = pick(rng, MIX)
     if kind == "read":
         return read()
     ticket = driver.unique()

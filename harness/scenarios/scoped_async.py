@@ -38,7 +38,7 @@ import random
 from ..driver import Driver, Op, Round
 from ._items import append, read, reject
 from ._items import read_final_state  # noqa: F401 -- part of this scenario's interface
-from ._common import async_url, sample_module
+from ._common import async_url, pick, sample_module
 
 NAME = "scoped-async"
 TITLE = "Thread-scoped session in async routes"
@@ -67,18 +67,8 @@ def metadata(arm: str):
     return sample_module(PAIR, arm, "models").Base.metadata
 
 
-
-
-
-
 def _session(body) -> int:
     return int(body["session"])
-
-
-
-
-
-
 
 
 def whoami() -> Op:
@@ -87,7 +77,7 @@ def whoami() -> Op:
 
 
 def load_op(rng: random.Random, driver: Driver) -> Op:
-    (kind,) = rng.choices([k for k, _ in MIX], weights=[w for _, w in MIX])
+    kind = pick(rng, MIX)
     if kind == "read":
         return read()
     if kind == "whoami":

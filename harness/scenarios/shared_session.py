@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 
 from ..driver import Driver, Op, Round
+from ._common import pick, sample_module
 from ._items import append, read, reject
 from ._items import read_final_state  # noqa: F401 -- part of this scenario's interface
 
@@ -45,34 +46,16 @@ ANOMALY_FAMILIES = ("session", "integrity")
 MIX = (("read", 0.40), ("append", 0.45), ("reject", 0.15))
 
 
-def _module(arm: str, name: str):
-    import importlib
-
-    if arm not in ARMS:
-        raise ValueError(f"unknown arm {arm!r}")
-    return importlib.import_module(f"sessionlint.sample_apps.shared_session.{arm}.{name}")
-
-
 def create_app(arm: str, database_url: str):
-    return _module(arm, "main").create_app(database_url)
+    return sample_module("shared_session", arm, "main", ARMS).create_app(database_url)
 
 
 def metadata(arm: str):
-    return _module(arm, "models").Base.metadata
-
-
-
-
-
-
-
-
-
-
+    return sample_module("shared_session", arm, "models", ARMS).Base.metadata
 
 
 def load_op(rng: random.Random, driver: Driver) -> Op:
-    (kind,) = rng.choices([k for k, _ in MIX], weights=[w for _, w in MIX])
+    kind = pick(rng, MIX)
     if kind == "read":
         return read()
     value = driver.unique()

@@ -282,8 +282,10 @@ def _check_database_url(url: str, allow_remote: bool = False, read_only: bool = 
         return str(exc)
     if parsed.get_backend_name() == "sqlite" or allow_remote:
         return None
+    from sessionlint.harness.live import is_loopback_host
+
     host = parsed.host or "localhost"
-    if host not in ("localhost", "127.0.0.1", "::1") and not host.startswith("127."):
+    if not is_loopback_host(host):  # an address, not a prefix: "127.example.com" is remote
         what = "reads the target's data there" if read_only else "creates and drops databases there"
         return f"{host} is not a loopback address; the harness {what} (pass --allow-remote if you mean it)"
     return None
