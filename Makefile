@@ -57,6 +57,8 @@ $(STAMP): pyproject.toml setup.py
 # explicitly: files named on the command line are linted whatever the exclude
 # settings say (an excluded *directory* would be skipped), so no configuration can
 # hide an arm. Exit status 1 ("findings") is the expected result for an unsafe arm.
+# Every rule is selected, the opt-in SL015 (lost update) included: the lost-update
+# pair is the control whose unsafe arm only SL015 flags.
 demo: venv
 	@status=0; apps=0; summary=""; \
 	for dir in sample_apps/*/; do \
@@ -67,9 +69,9 @@ demo: venv
 	    if [[ $$arm == unsafe ]]; then want=1; else want=0; fi; \
 	    echo; echo "=== $$name / $$arm arm ($$( ((want)) && echo 'expected: findings' || echo 'expected: clean'))"; \
 	    mapfile -t files < <(find "$$app/$$arm" -name '*.py' | sort); \
-	    rc=0; $(SESSIONLINT) check --no-cache --show-source "$${files[@]}" || rc=$$?; \
+	    rc=0; $(SESSIONLINT) check --no-cache --select ALL --show-source "$${files[@]}" || rc=$$?; \
 	    if [[ $$rc == 1 ]]; then \
-	      rules=$$($(SESSIONLINT) check --no-cache --statistics "$${files[@]}" | awk -F'\t' '{printf "%s%s %s x%s", sep, $$2, $$3, $$1; sep=", "}' || true); \
+	      rules=$$($(SESSIONLINT) check --no-cache --select ALL --statistics "$${files[@]}" | awk -F'\t' '{printf "%s%s %s x%s", sep, $$2, $$3, $$1; sep=", "}' || true); \
 	      result="flagged ($$rules)"; \
 	    elif [[ $$rc == 0 ]]; then result="clean"; \
 	    else result="error (exit $$rc)"; fi; \

@@ -135,6 +135,12 @@ def arm_verdict(arm, expect: str = "demo", families=None) -> ArmVerdict:
             f"(below {_pct(AVAILABILITY_THRESHOLD)}), so 0 anomalies proves nothing"
         )
     if expected == "clean":
+        unchecked = getattr(arm, "unchecked", None) or {}
+        if unchecked:
+            from .symptoms import title_of
+
+            missing = "; ".join(f"{title_of(name)} ({error})" for name, error in unchecked.items())
+            return ArmVerdict(expected, "clean", True, f"clean, but not checked: {missing}")
         return ArmVerdict(expected, "clean", True, "clean")
     return ArmVerdict(expected, "clean", False, f"clean, but this arm should show {_expected_failure_of(arm)}")
 

@@ -87,6 +87,7 @@ class ArmResult:
     history_path: str | None = None
     latency: dict[str, float] | None = None  # over every completed request: count, p50, p99, max (s)
     symptoms: list[Any] = field(default_factory=list)  # symptoms.Symptom found (of the scenario's SYMPTOMS)
+    unchecked: dict[str, str] = field(default_factory=dict)  # declared symptoms whose probe failed -> error
     # (time, latency, type) of completions, at most TIMELINE_POINTS of them: the HTML report's plot
     timeline: list[tuple[float, float, str]] = field(default_factory=list)
 
@@ -109,6 +110,7 @@ class ArmResult:
             "history_path": self.history_path,
             "latency": self.latency,
             "symptoms": [symptom.to_json() for symptom in self.symptoms],
+            "unchecked_symptoms": dict(self.unchecked),
             "timeline": [[round(t, 4), round(latency, 5), kind] for t, latency, kind in self.timeline],
         }
         data["check"] = check_to_json(self.check)
@@ -280,6 +282,7 @@ def _check_arm(result: ArmResult, history_path: Path) -> None:
             result.check, probes,
             unrelated_p99_limit=getattr(module, "UNRELATED_P99_LIMIT", symptoms.DEFAULT_UNRELATED_P99_LIMIT))
         result.symptoms = symptoms.detect(wanted, evidence)
+        result.unchecked = symptoms.unchecked(wanted, probes)
     except Exception as exc:
         result.check_error = f"{type(exc).__name__}: {exc}"
 

@@ -83,6 +83,12 @@ def detect(names: Iterable[str], evidence: Evidence) -> list[Symptom]:
     return found
 
 
+def unchecked(names: Iterable[str], probes: Mapping[str, Any]) -> dict[str, str]:
+    """Declared symptoms whose probe failed (the runner records ``<name>_error``): name -> error.
+    Their absence proves nothing, and the report says so."""
+    return {name: str(probes[f"{name}_error"]) for name in names if f"{name}_error" in probes}
+
+
 def title_of(name: str) -> str:
     return DETECTORS[name][0] if name in DETECTORS else name.replace("_", " ")
 

@@ -129,3 +129,19 @@ def test_pool_capacity_only_for_bounded_pools():
     finally:
         for engine in (bounded, unbounded, unpooled):
             engine.dispose()
+
+
+def test_a_failed_probe_is_reported_as_unchecked_not_as_clean():
+    from sessionlint.harness.report import arm_verdict
+    from sessionlint.harness.runner import ArmResult
+    from sessionlint.harness.symptoms import unchecked
+
+    probes = {"idle_in_transaction_error": "OperationalError: permission denied for pg_stat_activity"}
+    assert unchecked(["idle_in_transaction", "held_connections"], probes) == {
+        "idle_in_transaction": "OperationalError: permission denied for pg_stat_activity"}
+    history = history_of([("read", 200, None, [])])
+    result = ArmResult("leaked-session", "safe", "staged", status="completed", check=check(history, {"items": []}),
+                       child={"final_state": {"items": []}, "probes": probes},
+                       unchecked=unchecked(["idle_in_transaction"], probes))
+    verdict = arm_verdict(result, "demo")
+    assert verdict.passed and verdict.text.startswith("clean, but not checked: transactions left open")
