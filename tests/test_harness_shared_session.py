@@ -276,3 +276,16 @@ def test_staged_on_server_databases(variable):
                                       {"n": name}).scalar()
     engine.dispose()
     assert left == 0
+
+
+def test_history_dir_keeps_jsonl_and_elle_export(tmp_path, capsys):
+    from sessionlint.harness.history import History
+
+    code = stress_cli("shared-session", "--arm", "unsafe", "--rounds", "1", "--history-dir", str(tmp_path), "--no-color")
+    capsys.readouterr()
+    assert code == 0
+    history = History.from_jsonl(tmp_path / "shared-session-unsafe.jsonl")
+    assert len(history) == 6  # A reject, B read, C append: invoke + completion each
+    edn = (tmp_path / "shared-session-unsafe.elle.edn").read_text().splitlines()
+    assert edn and all(line.startswith("{:index ") for line in edn)
+    assert any(":append \"items\"" in line for line in edn) and any(":r \"items\"" in line for line in edn)

@@ -98,7 +98,9 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--json", metavar="PATH", dest="json_path", help="write the whole result as JSON to PATH (- for stdout)")
     group.add_argument("--html", metavar="PATH", dest="html_path",
                        help="write a self-contained HTML report (tables and latency/anomaly plots) to PATH")
-    group.add_argument("--history-dir", metavar="DIR", help="keep each arm's history (JSONL) in DIR")
+    group.add_argument("--history-dir", metavar="DIR",
+                       help="keep each arm's history in DIR: <scenario>-<arm>.jsonl (Jepsen-shaped events) and "
+                       "<scenario>-<arm>.elle.edn (its list-append operations for elle-cli)")
     group.add_argument("--no-color", action="store_true", help="plain terminal output, no progress display")
 
 
@@ -199,6 +201,8 @@ def run_stress(args) -> int:
 
             with ThreadPoolExecutor(min(jobs, len(all_options))) as pool:
                 results = list(pool.map(run_one, all_options))
+    if args.history_dir:
+        _export_for_elle(results)
     result = build_result(results, expect=args.expect, mode=mode, seed=args.seed)
     render_terminal(result, file=out, color=not args.no_color)
     if args.json_path:
@@ -253,6 +257,24 @@ def _usage_problem(args) -> str | None:
         if not parent.is_dir():
             return f"--html: directory {parent} does not exist"
     return None
+
+
+def _export_for_elle(results) -> None:
+    """Next to each kept history, its list-append operations in elle-cli's EDN (with the final
+    state as a last read), so Elle can check the same run independently."""
+    from pathlib import Path
+
+    from sessionlint.harness.history import History
+
+    for arm in results:
+        if not arm.history_path:
+            continue
+        path = Path(arm.history_path)
+        final = (arm.child or {}).get("final_state")
+        try:
+            History.from_jsonl(path).to_elle(path.with_suffix(".elle.edn"), final=final)
+        except (OSError, ValueError) as exc:
+            print(f"sessionlint stress: could not export {path} for elle-cli: {exc}", file=sys.stderr)
 
 
 def _history_path(history_dir: str | None, name: str, arm: str) -> str | None:
