@@ -97,7 +97,8 @@ def test_session_kept_on_app_state_is_shared_between_requests(tmp_path):
     @app.get("/cached")
     def cached(request: Request):
         if not hasattr(request.app.state, "db"):
-            request.app.state.db = Session(engine)  # made by the first request, reused by the rest
+            # Made by the first request, reused by the rest: the misuse under test.
+            request.app.state.db = Session(engine)  # noqa: SL002
         request.app.state.db.execute(text("select 1"))
         request.app.state.db.rollback()
         return {}
@@ -115,7 +116,8 @@ def test_repeated_findings_are_counted_not_kept(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tracker_module, "MAX_KEPT_PER_SITE", 3)
     engine = _engine(tmp_path)
-    shared = Session(engine)  # made outside any request: every request that uses it is a finding
+    # Made outside any request (on purpose): every request that uses it is a finding.
+    shared = Session(engine)  # noqa: SL003
     app = FastAPI()
 
     trackers = set()
@@ -153,7 +155,8 @@ def test_session_used_by_a_thread_while_its_request_uses_it(tmp_path):
     @app.get("/race")
     def race():
         with factory() as db:
-            worker = threading.Thread(target=lambda: db.execute(text("select wait_gate()")))
+            # The race under test: one session used by this thread and another at once.
+            worker = threading.Thread(target=lambda: db.execute(text("select wait_gate()")))  # noqa: SL010
             worker.start()
             assert inside.wait(5)  # the thread is now executing on the session
             db.add(Row())  # ... and the request touches it at the same time
