@@ -20,6 +20,9 @@ from typing import Any
 from .report_html import CSS, _e, _latency_extent, _latency_figure, _time_extent
 
 
+# An app's 4xx are not deliberate aborts as in the scenarios: mostly generated ids that do not exist.
+APP_LABELS = {"ok": "2xx/3xx", "fail": "4xx", "info": "5xx or no answer"}
+
 # Long paths and messages wrap inside their cells instead of widening the page.
 FINDINGS_CSS = """
 table.findings{width:100%;table-layout:fixed;border-collapse:collapse}
@@ -125,4 +128,4 @@ def _latency_plot(app_report) -> str:
     arm = SimpleNamespace(arm="app", timeline=thin_timeline(sorted(app_report.timeline)),
                           latency=app_report.latency(), check=None)
     return _latency_figure(arm, _time_extent([arm]), _latency_extent([arm]),
-                           title="latency of each request over time")
+                           title="latency of each request over time", labels=APP_LABELS)

@@ -265,7 +265,8 @@ def _svg(body: list[str], label: str) -> str:
             + "".join(body) + "</svg>")
 
 
-def _latency_figure(arm, x_max: float, y_range: tuple[float, float], title: str | None = None) -> str:
+def _latency_figure(arm, x_max: float, y_range: tuple[float, float], title: str | None = None,
+                    labels: dict[str, str] | None = None) -> str:
     timeline = list(getattr(arm, "timeline", None) or ())
     title = title or f"{arm.arm} arm: latency of each request over time"
     x_axis = _Axis(0.0, x_max, MARGIN_L, PLOT_W - MARGIN_R)
@@ -283,7 +284,8 @@ def _latency_figure(arm, x_max: float, y_range: tuple[float, float], title: str 
                         f'fill="{TYPE_COLOURS[kind]}" fill-opacity="0.7"/>')
     if not timeline:
         body.append(_centre_text("no completed requests"))
-    legend = "".join(f'<span class="swatch" style="background:{TYPE_COLOURS[k]}"></span>{_e(TYPE_LABELS[k])} '
+    labels = labels or TYPE_LABELS
+    legend = "".join(f'<span class="swatch" style="background:{TYPE_COLOURS[k]}"></span>{_e(labels[k])} '
                      f"{counts[k]:,}" for k in TYPE_COLOURS)
     total = (arm.latency or {}).get("count")
     sampled = (f" — showing {len(timeline):,} of {int(total):,} completions, sampled evenly (failures kept first)"
