@@ -118,7 +118,10 @@ def server_errors(evidence: Evidence) -> Symptom | None:
                    f"{top.count:,} × {top.label}{example}{more}")
 
 
-_POOL_TIMEOUT_MARKERS = ("QueuePool limit", "connection timed out", "pool exhausted")
+# SQLAlchemy's pool timeout (QueuePool and AsyncAdaptedQueuePool): "QueuePool limit of size N
+# overflow N reached, connection timed out, timeout N". Only this text: a driver's network
+# connect timeout also says "timed out" but is not a pool waiting for a leaked connection.
+_POOL_TIMEOUT_MARKERS = ("QueuePool limit",)
 
 
 @detector("pool_timeouts", "pool exhausted (timeouts)")

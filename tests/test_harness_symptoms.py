@@ -49,6 +49,8 @@ def test_pool_timeouts_match_queuepool_message_only():
     (symptom,) = detect(["pool_timeouts"], evidence([("read", 500, text, None), ("read", 500, "ValueError: x", None)]))
     assert symptom.count == 1 and "QueuePool limit" in symptom.text
     assert detect(["pool_timeouts"], evidence([("read", 500, "ValueError: x", None)])) == []
+    network = "OperationalError: connection to server at 127.0.0.1, port 5432 failed: connection timed out"
+    assert detect(["pool_timeouts"], evidence([("read", 500, network, None)])) == []
 
 
 @pytest.mark.parametrize(("probes", "fires"), [
