@@ -255,15 +255,17 @@ def lint(request: LintRequest) -> Report:
 
     analysed: dict[str, FileFacts] = {}
 
-    def run(batch: list[_Source], sink: dict[str, FileFacts], count: bool = True) -> None:
+    def run(batch: list[_Source], sink: dict[str, FileFacts], names: frozenset[str] | None,
+            count: bool = True) -> None:
         todo = []
         for src in batch:
-            if src.record.facts is not None:
-                sink[str(src.path)] = src.record.facts
+            facts = src.record.facts
+            if facts is not None and not facts.stale_for(names):
+                sink[str(src.path)] = facts
                 report.files_cached += count
             else:
                 todo.append(src)
-        for src, facts in zip(todo, _analyse_many(todo, request.jobs)):
+        for src, facts in zip(todo, _analyse_many(todo, request.jobs, names)):
             src.record.facts = facts
             cache.touched()
             sink[str(src.path)] = facts
@@ -283,30 +285,39 @@ def lint(request: LintRequest) -> Report:
         base = frozenset().union(*(rule.screen_tokens for rule in rules.values()))
         gates = _Gates(rules)
         tokens, names = base, frozenset()
-        while pending:  # context modules only matter for linted files not yet through
+        done: dict[str, _Source] = {}  # analysed (or context) files, by path
+        while True:
+            # Context modules only matter for linted files not yet through.
             batch = [s for s in pending.values() if files.passes(s, tokens, names, gates)]
-            extra = [s for s in outside.pending.values() if files.passes(s, tokens, names, gates)]
+            extra = [s for s in outside.pending.values() if files.passes(s, tokens, names, gates)] if pending else []
+            # Files whose statement screen left out a session name found since.
+            again = [s for path, s in done.items() if (analysed.get(path) or context[path]).stale_for(names)]
             through = {id(src) for src in (*batch, *extra)}
             for src in (*pending.values(), *outside.pending.values()):
                 if id(src) not in through:
                     src.release()
-            if not batch and not extra:
+            if not batch and not extra and not again:
                 break
             for src in batch:
                 del pending[str(src.path)]
             for src in extra:
                 del outside.pending[str(src.path)]
-            run(batch, analysed)
-            run(extra, context, count=False)
+            run(batch, analysed, names)
+            run(extra, context, names, count=False)
+            run([s for s in again if str(s.path) in analysed], analysed, names, count=False)
+            run([s for s in again if str(s.path) not in analysed], context, names, count=False)
+            done.update((str(src.path), src) for src in (*batch, *extra))
             screened = names
             names = frozenset(session_symbol_names([*analysed.values(), *context.values()]))
             tokens = base | names
             if names == screened:
                 break
     else:
-        run(list(pending.values()), analysed)
+        names = None
+        run(list(pending.values()), analysed, names)
 
-    index = ProjectIndex(analysed.values(), loader=_Loader(request, files, {**context, **analysed}).load)
+    loader = _Loader(request, files, {**context, **analysed}, names)
+    index = ProjectIndex(analysed.values(), loader=loader.load)
     cwd = Path.cwd()
     for path_str, facts in analysed.items():
         if facts.error is not None:
@@ -366,13 +377,14 @@ def _group_fix(index: ProjectIndex, candidate, analysed: dict[str, FileFacts], c
     return fix
 
 
-def _analyse_one(src: _Source) -> FileFacts:
+def _analyse_one(src: _Source, names: frozenset[str] | None) -> FileFacts:
     from sessionlint.lint_rules.analyze import analyze
 
-    return analyze(src.data, str(src.path), src.module, src.is_package)
+    return analyze(src.data, str(src.path), src.module, src.is_package, names)
 
 
-def _analyse_many(batch: list[_Source], jobs: int | None) -> list[FileFacts]:
+def _analyse_many(batch: list[_Source], jobs: int | None, names: frozenset[str] | None) -> list[FileFacts]:
+    """Facts for each file of `batch`; `names` as for `analyze`."""
     if not batch:
         return []
     sizes = [len(s.data) for s in batch]
@@ -381,8 +393,8 @@ def _analyse_many(batch: list[_Source], jobs: int | None) -> list[FileFacts]:
     saved = total - max(max(sizes), total / max(workers, 1))
     with _young_gc_rarely():
         if workers > 1 and saved >= PARALLEL_MIN_SAVED_BYTES:
-            return _analyse_in_pool(batch, workers)
-        return [_analyse_one(src) for src in batch]
+            return _analyse_in_pool(batch, workers, names)
+        return [_analyse_one(src, names) for src in batch]
 
 
 @contextmanager
@@ -399,7 +411,7 @@ def _young_gc_rarely():
         gc.set_threshold(*before)
 
 
-def _analyse_in_pool(batch: list[_Source], workers: int) -> list[FileFacts]:
+def _analyse_in_pool(batch: list[_Source], workers: int, names: frozenset[str] | None) -> list[FileFacts]:
     """Analyse on `workers` processes.  The biggest files go first, one per task,
     so no worker is left with a long file at the end while the others idle; the
     parser and rules are imported before forking, once, not in every worker."""
@@ -412,7 +424,7 @@ def _analyse_in_pool(batch: list[_Source], workers: int) -> list[FileFacts]:
     all_rules()  # the rules too
 
     order = sorted(range(len(batch)), key=lambda i: len(batch[i].data), reverse=True)
-    jobs = [(batch[i].data, str(batch[i].path), batch[i].module, batch[i].is_package) for i in order]
+    jobs = [(batch[i].data, str(batch[i].path), batch[i].module, batch[i].is_package, names) for i in order]
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     gc.freeze()  # forked workers then never touch (and so copy) the parent's pages for GC
     try:
@@ -430,7 +442,7 @@ def _worker_gc() -> None:
     gc.set_threshold(100_000, 50, 100)  # see `_young_gc_rarely`
 
 
-def _analyse_job(job: tuple[bytes, str, str, bool]) -> FileFacts:
+def _analyse_job(job: tuple[bytes, str, str, bool, frozenset[str] | None]) -> FileFacts:
     from sessionlint.lint_rules.analyze import analyze
 
     return analyze(*job)
@@ -440,10 +452,12 @@ class _Loader:
     """Finds a module the linted files import but that is not itself being linted
     (pre-commit passes only changed files), so its definitions still resolve."""
 
-    def __init__(self, request: LintRequest, files: _Files, analysed: dict[str, FileFacts]):
+    def __init__(self, request: LintRequest, files: _Files, analysed: dict[str, FileFacts],
+                 names: frozenset[str] | None):
         self.request = request
         self.files = files
         self.analysed = analysed
+        self.names = names  # the screen's final session names (None: no screen)
         self.listings: dict = {}
 
     def load(self, module: str, origin: str) -> FileFacts | None:
@@ -460,8 +474,8 @@ class _Loader:
             if record is None or record.error is None:
                 return None  # unreadable or too big
             return FileFacts(path=str(candidate), module=module, error=src)  # read, but not Python: exports nothing
-        if src.record.facts is None:
-            src.record.facts = _analyse_one(src)
+        if src.record.facts is None or src.record.facts.stale_for(self.names):
+            src.record.facts = _analyse_one(src, self.names)
             self.files.cache.touched()
         src.release()
         return src.record.facts

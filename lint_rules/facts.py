@@ -44,3 +44,13 @@ class FileFacts:
     #: row -> codes/names listed in a `# noqa: ...` comment on that row
     noqa: dict[int, frozenset[str]] = field(default_factory=dict)
     error: FileError | None = None
+    #: identifiers of the top-level definitions the statement screen left out
+    #: (`skeleton.py`); None: the whole file was analysed
+    skipped_names: frozenset[str] | None = None
+
+    def stale_for(self, names: frozenset[str] | None) -> bool:
+        """Were these facts computed without a definition that, given the session
+        `names` now known (None: no screen), could matter?"""
+        if self.skipped_names is None:
+            return False
+        return names is None or not self.skipped_names.isdisjoint(names)

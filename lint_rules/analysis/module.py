@@ -40,11 +40,17 @@ def all_params(p: cst.Parameters) -> list[cst.Param]:
 
 def dotted(expr: cst.BaseExpression) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
+    # Exact type tests: this runs for most expressions of a file, and `isinstance`
+    # on LibCST's ABC-based node classes is several times slower.
+    kind = type(expr)
+    if kind is cst.Name:
+        return expr.value
     parts: list[str] = []
-    while isinstance(expr, cst.Attribute):
+    while kind is cst.Attribute:
         parts.append(expr.attr.value)
         expr = expr.value
-    if isinstance(expr, cst.Name):
+        kind = type(expr)
+    if kind is cst.Name:
         parts.append(expr.value)
         return ".".join(reversed(parts))
     return None

@@ -40,6 +40,9 @@ _FIELDS_BY_TYPE: dict[type, tuple[str, ...]] = {}
 
 # Nodes that open a new function scope: their bodies run at another time.
 SCOPE_NODES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+# The same as a set of exact types: `isinstance` on LibCST's ABC-based classes
+# goes through `ABCMeta.__instancecheck__`, and the walk asks for every node.
+_SCOPE_TYPES = frozenset(SCOPE_NODES)
 
 
 def _fields(node_type: type) -> tuple[str, ...]:
@@ -66,15 +69,29 @@ def _is_node(value: object) -> bool:
 
 
 def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    for name in _fields(type(node)):
+    return iter(_children(node))
+
+
+def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The statement and expression children of `node`, in source order.  A
+    list, not a generator: the walks below run this for every node of a file."""
+    kind = type(node)
+    names = _FIELDS_BY_TYPE.get(kind) or _fields(kind)
+    known = _IS_NODE
+    out = []
+    for name in names:
         value = getattr(node, name)
         kind = type(value)
         if kind is tuple or kind is list:
             for item in value:
-                if _is_node(item):
-                    yield item
-        elif _is_node(value):
-            yield value
+                node_kind = known.get(type(item))
+                if node_kind or (node_kind is None and _is_node(item)):
+                    out.append(item)
+        else:
+            node_kind = known.get(kind)
+            if node_kind or (node_kind is None and _is_node(value)):
+                out.append(value)
+    return out
 
 
 def walk(node: cst.CSTNode, *, enter_scopes: bool = False) -> Iterator[cst.CSTNode]:
@@ -87,9 +104,9 @@ def walk(node: cst.CSTNode, *, enter_scopes: bool = False) -> Iterator[cst.CSTNo
     while stack:
         current = stack.pop()
         yield current
-        if current is not node and not enter_scopes and isinstance(current, SCOPE_NODES):
+        if current is not node and not enter_scopes and type(current) in _SCOPE_TYPES:
             continue
-        children = list(child_nodes(current))
+        children = _children(current)
         children.reverse()
         stack.extend(children)
 
@@ -102,9 +119,9 @@ def walk_with_parents(
     while stack:
         current, ancestors = stack.pop()
         yield current, ancestors
-        if current is not node and isinstance(current, SCOPE_NODES):
+        if current is not node and type(current) in _SCOPE_TYPES:
             continue
         inner = ancestors + (current,)
-        children = [(child, inner) for child in child_nodes(current)]
+        children = [(child, inner) for child in _children(current)]
         children.reverse()
         stack.extend(children)

@@ -86,6 +86,7 @@ def companion_fixes(model: ModuleModel) -> list[tuple[str, str, FixSpec | None]]
     module's global session: (qualname, local name, the edits for this module or
     None when this module blocks the fix)."""
     out = []
+    receivers: set[str] | None = None  # computed once, for the first candidate name
     for stmt, in_main in model.top_statements:
         if not isinstance(stmt, cst.ImportFrom) or isinstance(stmt.names, cst.ImportStar):
             continue
@@ -96,8 +97,10 @@ def companion_fixes(model: ModuleModel) -> list[tuple[str, str, FixSpec | None]]
             qualname = model.imports.get(local)
             if qualname is None or qualname.split(".")[0] in N.KNOWN_LIBRARY_ROOTS:
                 continue
-            if not _used_as_session(model, local):
-                continue
+            if receivers is None:
+                receivers = _method_receivers(model)
+            if local not in receivers:
+                continue  # no method is called on it: not used as a session
             try:
                 fix = _companion(model, stmt, alias, local, qualname.rsplit(".", 1)[-1])
             except _Blocked:
@@ -298,13 +301,17 @@ def _ensure_imports(model, dep: str, is_async: bool, routes: int):
 
 
 # ---------------------------------------------------------------------------- helpers
-def _used_as_session(model, name: str) -> bool:
-    """Does this module call methods on `name` (a cheap hint it is a session)?"""
+def _method_receivers(model) -> set[str]:
+    """Every `x` (dotted) this module's functions call a method on: a cheap hint
+    that an imported `x` is used as a session."""
+    out = set()
     for func in model.functions:
         for call in func.of_type(cst.Call):
-            if isinstance(call.func, cst.Attribute) and dotted(call.func.value) == name:
-                return True
-    return False
+            if type(call.func) is cst.Attribute:
+                receiver = dotted(call.func.value)
+                if receiver is not None:
+                    out.add(receiver)
+    return out
 
 
 def _awaited(model, name: str) -> bool:
