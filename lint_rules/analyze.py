@@ -17,7 +17,7 @@ from sessionlint.lint_rules.model import Candidate, FileError, Span
 from sessionlint.lint_rules.positions import node_ranges
 from sessionlint.lint_rules.registry import all_rules
 from sessionlint.lint_rules.rule import Reporter
-from sessionlint.lint_rules.skeleton import plan
+from sessionlint.lint_rules.identifier_screen import file_identifiers, mentions
 
 # `# noqa: SL001, global-session` -- codes or rule names; a bare `# noqa` is
 # deliberately NOT honoured (it would silence every tool at once).
@@ -42,8 +42,8 @@ def analyze(data: bytes, path: str, module: str, is_package: bool,
     `on_large_stack`), and any unexpected failure becomes that file's error.
 
     With `names` (the session names other files export, as far as the screen
-    knows them), only the top-level definitions that can matter are parsed
-    (`skeleton.py`); None analyses the whole file."""
+    knows them), a file whose identifiers name no session thing is not parsed
+    (`identifier_screen.py`); None analyses every file."""
     try:
         return on_large_stack(_analyze, data, path, module, is_package, names)
     except Exception as exc:
@@ -64,18 +64,11 @@ def _analyze(data: bytes, path: str, module: str, is_package: bool, names: froze
     if "\x00" in text:
         facts.error = FileError(path, "file contains a NUL byte; it is not Python source")
         return facts
-    skeleton = plan(text, screen_tokens(), names) if names is not None else None
-    if skeleton is not None and skeleton.text is None:
-        facts.skipped_names = skeleton.skipped_names  # nothing here can matter
-        return facts
-    if skeleton is not None and skeleton.text is not text:
-        try:
-            tree = cst.parse_module(skeleton.text)
-        except Exception:  # not ours to report: the whole file's parse below says what is wrong
-            return _analyze(data, path, module, is_package, None)
-        facts.skipped_names = skeleton.skipped_names
-        return _analyse_tree(facts, tree, text, path, module, is_package,
-                             retry=lambda: _analyze(data, path, module, is_package, None))
+    if names is not None:
+        found = file_identifiers(text)
+        if found is not None and not mentions(found, screen_tokens(), names):
+            facts.skipped_names = frozenset(found)  # nothing here can matter (yet)
+            return facts
     try:
         tree = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
@@ -87,14 +80,6 @@ def _analyze(data: bytes, path: str, module: str, is_package: bool, names: froze
     except RecursionError:
         facts.error = FileError(path, "file is nested too deeply to parse")
         return facts
-    return _analyse_tree(facts, tree, text, path, module, is_package)
-
-
-def _analyse_tree(facts: FileFacts, tree: cst.Module, text: str, path: str, module: str, is_package: bool,
-                  retry=None) -> FileFacts:
-    """Run the rules over a parsed tree.  `retry`, for a skeleton, analyses the
-    whole file instead when a candidate carries a fix: fix edits are computed
-    from the tree against the file's real text."""
     facts.noqa = parse_noqa(text)
     model = ModuleModel(tree, path=path, module=module, is_package=is_package, source=text)
     reporter = Reporter()
@@ -107,8 +92,6 @@ def _analyse_tree(facts: FileFacts, tree: cst.Module, text: str, path: str, modu
             facts.error = FileError(
                 path, f"internal error in rule {code}: {type(exc).__name__}: {exc} (please report this)"
             )
-    if retry is not None and any(raw.fix is not None for _, raw in reporter.items):
-        return retry()
     if reporter.items:
         ranges = node_ranges(tree, [raw.node for _, raw in reporter.items])
         seen = set()

@@ -287,10 +287,12 @@ def lint(request: LintRequest) -> Report:
         tokens, names = base, frozenset()
         done: dict[str, _Source] = {}  # analysed (or context) files, by path
         while True:
-            # Context modules only matter for linted files not yet through.
+            # Context modules only matter for linted files not yet through, or
+            # through but not parsed (a name the context exports may make them).
             batch = [s for s in pending.values() if files.passes(s, tokens, names, gates)]
-            extra = [s for s in outside.pending.values() if files.passes(s, tokens, names, gates)] if pending else []
-            # Files whose statement screen left out a session name found since.
+            waiting = pending or any(facts.skipped_names is not None for facts in analysed.values())
+            extra = [s for s in outside.pending.values() if files.passes(s, tokens, names, gates)] if waiting else []
+            # Files the identifier screen skipped that name a session thing found since.
             again = [s for path, s in done.items() if (analysed.get(path) or context[path]).stale_for(names)]
             through = {id(src) for src in (*batch, *extra)}
             for src in (*pending.values(), *outside.pending.values()):

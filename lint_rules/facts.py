@@ -44,8 +44,8 @@ class FileFacts:
     #: row -> codes/names listed in a `# noqa: ...` comment on that row
     noqa: dict[int, frozenset[str]] = field(default_factory=dict)
     error: FileError | None = None
-    #: identifiers of the top-level definitions the statement screen left out
-    #: (`skeleton.py`); None: the whole file was analysed
+    #: the file's identifiers, when the identifier screen found nothing in them
+    #: (`identifier_screen.py`) and the file was not analysed; None: it was
     skipped_names: frozenset[str] | None = None
 
     def stale_for(self, names: frozenset[str] | None) -> bool:

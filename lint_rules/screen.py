@@ -28,11 +28,16 @@ _SESSION_KINDS = frozenset({"factory", "session_fn", "session", "session_gen", "
 
 
 def session_symbol_names(facts: Iterable[FileFacts]) -> set[str]:
-    """Names exported as session things, and aliases that lead to them."""
+    """Names exported as session things, and aliases that lead to them.
+
+    `Annotated[..., Depends(x)]` aliases count too: a parameter annotated with one
+    declares a dependency (`used by ...` in messages, `used_in_depends`) without
+    spelling `Depends` in its own file."""
     facts = list(facts)
     names: set[str] = set()
     aliases: list[tuple[str, str]] = []
     for item in facts:
+        names.update(item.annotated_aliases)
         for name, sym in item.exports.items():
             if sym.kind in _SESSION_KINDS:
                 names.add(name)
