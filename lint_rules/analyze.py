@@ -25,6 +25,7 @@ _NOQA = re.compile(r"#\s*noqa\s*:\s*(?P<codes>[A-Za-z][\w-]*(?:\s*,\s*[A-Za-z][\
 
 
 _NOQA_ANYWHERE = re.compile("noqa", re.IGNORECASE)
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 _SCREEN_TOKENS: list[frozenset[str]] = []
 
@@ -153,7 +154,8 @@ def parse_noqa(text: str) -> dict[int, frozenset[str]]:
     if _NOQA_ANYWHERE.search(text) is None:
         return {}
     out: dict[int, frozenset[str]] = {}
-    for row, line in enumerate(text.splitlines(), start=1):
+    # Rows as Python counts them: `str.splitlines` also breaks at form feeds.
+    for row, line in enumerate(_LINE_BREAK.split(text), start=1):
         if "#" in line:
             match = _NOQA.search(line)
             if match:

@@ -318,8 +318,10 @@ def lint(request: LintRequest) -> Report:
         names = None
         run(list(pending.values()), analysed, names)
 
-    loader = _Loader(request, files, {**context, **analysed}, names)
-    index = ProjectIndex(analysed.values(), loader=loader.load)
+    # A file the identifier screen skipped has no facts of its own: like a file
+    # the text screen skipped, the resolver reads it whole if it asks about it.
+    loader = _Loader(request, files, {**context, **analysed})
+    index = ProjectIndex((f for f in analysed.values() if f.skipped_names is None), loader=loader.load)
     cwd = Path.cwd()
     for path_str, facts in analysed.items():
         if facts.error is not None:
@@ -454,12 +456,10 @@ class _Loader:
     """Finds a module the linted files import but that is not itself being linted
     (pre-commit passes only changed files), so its definitions still resolve."""
 
-    def __init__(self, request: LintRequest, files: _Files, analysed: dict[str, FileFacts],
-                 names: frozenset[str] | None):
+    def __init__(self, request: LintRequest, files: _Files, analysed: dict[str, FileFacts]):
         self.request = request
         self.files = files
         self.analysed = analysed
-        self.names = names  # the screen's final session names (None: no screen)
         self.listings: dict = {}
 
     def load(self, module: str, origin: str) -> FileFacts | None:
@@ -467,7 +467,7 @@ class _Loader:
         if candidate is None:
             return None
         known = self.analysed.get(str(candidate))
-        if known is not None:
+        if known is not None and known.skipped_names is None:
             return known
         is_package = candidate.name == "__init__.py"
         src = self.files.open(candidate, module, is_package)
@@ -476,8 +476,10 @@ class _Loader:
             if record is None or record.error is None:
                 return None  # unreadable or too big
             return FileFacts(path=str(candidate), module=module, error=src)  # read, but not Python: exports nothing
-        if src.record.facts is None or src.record.facts.stale_for(self.names):
-            src.record.facts = _analyse_one(src, self.names)
+        if src.record.facts is None or src.record.facts.skipped_names is not None:
+            # Whole, not screened: it is asked about because something names it,
+            # whatever the screen's names say.
+            src.record.facts = _analyse_one(src, None)
             self.files.cache.touched()
         src.release()
         return src.record.facts

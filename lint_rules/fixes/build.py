@@ -8,6 +8,8 @@ must parse on its own, or the fix is dropped: a fix must never break a file.
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from sessionlint.lint_rules.analysis.walk import walk
@@ -16,6 +18,7 @@ from sessionlint.lint_rules.positions import node_ranges
 from sessionlint.lint_rules.rule import FixSpec
 
 _EMPTY = cst.Module(body=[])
+_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 class _Replace(cst.CSTTransformer):
@@ -28,6 +31,8 @@ class _Replace(cst.CSTTransformer):
 
 
 def build_fix(tree: cst.Module, text: str, spec: FixSpec) -> Fix | None:
+    if _LONE_CR.search(text):
+        return None  # edits count rows by "\n"; old Mac line endings are not worth a second scheme
     mapping = {id(old): new for old, new in spec.replacements}
     owners = _top_level_owners(tree, set(mapping))
     if owners is None:
