@@ -39,6 +39,7 @@ import corpus as corpus_mod  # noqa: E402
 import lint_compare  # noqa: E402
 import measure  # noqa: E402
 import rule_agreement  # noqa: E402
+import screen_funnel  # noqa: E402
 import tools as tools_mod  # noqa: E402
 
 STRESS_TIMEOUT = 900
@@ -208,6 +209,8 @@ def render(args, info: dict, found: dict, corpus: corpus_mod.Corpus, rows, detai
     if peak is not None:
         out.append(f"| sessionlint cold, peak memory ({corpus.lines / 1e6:.2f} M lines) | {peak:.0f} MiB | "
                    f"≤ 400 MiB on 1 M lines | {_met(peak <= 400)} (on this corpus) |")
+    if details.get("funnel"):
+        _funnel_rows(out, details["funnel"], by["cold"].wall, ruff_all, info["cores"])
     out += ["", "Agreement of the comparison rules with sessionlint on its rule fixtures "
             "(`python bench/rule_agreement.py`: marked lines the rule also flags / lines it flags unmarked):", ""]
     out += [f"- {line}" for line in agreement] or ["- not measured (tool missing)"]
@@ -246,6 +249,31 @@ def render(args, info: dict, found: dict, corpus: corpus_mod.Corpus, rows, detai
     if corpus.warnings:
         out += ["", "Warnings from this run:", ""] + [f"- {w}" for w in corpus.warnings]
     return "\n".join(out) + "\n"
+
+
+def _funnel_rows(out: list[str], funnel: dict, cold: float | None, ruff_all: float | None, cores: str) -> None:
+    """Where the cold time goes (`bench/screen_funnel.py`, one process)."""
+    workers = max(int(cores), 1) if str(cores).isdigit() else 1
+    floor = funnel["libcst_seconds"] / workers
+    out += [
+        "",
+        "Where sessionlint's cold time goes (`bench/screen_funnel.py`, one process, first screen round):",
+        "",
+        "| stage | files | lines | CPU time |",
+        "|---|---|---|---|",
+        f"| corpus | {funnel['files']:,} | {funnel['lines']:,} | |",
+        f"| pass the text screen (a token anywhere in the bytes) | {funnel['text_files']:,} | "
+        f"{funnel['text_lines']:,} | |",
+        f"| pass the identifier screen (CPython `ast`: a token in code, not prose) | {funnel['identifier_files']:,} | "
+        f"{funnel['identifier_lines']:,} | {funnel['identifier_seconds']:.2f} s |",
+        f"| LibCST parse of those (before any rule runs) | | | {funnel['libcst_seconds']:.2f} s |",
+        "",
+        f"LibCST's parse alone, split perfectly over {workers} core(s), is {floor:.2f} s"
+        + (f" against ruff's {ruff_all:.2f} s for its whole run" if ruff_all else "")
+        + (f" (sessionlint cold: {cold:.2f} s)" if cold else "")
+        + ": with analysis on LibCST trees the cold target is out of reach on this corpus; "
+        "meeting it would take analysis on CPython's `ast` with LibCST kept for fixes.",
+    ]
 
 
 def _harness_rows(out: list[str], harness: dict) -> None:
@@ -312,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         log(f"bench: corpus: {corpus.files:,} files, {corpus.lines:,} lines ({', '.join(corpus.sources)})")
         rows, details = lint_compare.compare(corpus, found, args.runs, args.quick, Path(tmp), log=log)
+        log("bench: screen funnel (what each screen lets through, LibCST's parse of the rest) ...")
+        details["funnel"] = screen_funnel.funnel(corpus.dirs)
     if args.lint_only:
         harness = None
     else:

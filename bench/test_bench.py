@@ -20,6 +20,7 @@ sys.path.insert(0, str(BENCH))
 import corpus  # noqa: E402
 import measure  # noqa: E402
 import rule_agreement  # noqa: E402
+import screen_funnel  # noqa: E402
 import tools  # noqa: E402
 
 PY = sys.executable
@@ -93,6 +94,15 @@ def test_extra_directories_are_copied_and_counted(tmp_path, monkeypatch):
     assert any("missing" in w for w in built.warnings)
     (built.dirs[0] / "pkg" / "a.py").write_text("changed\n")
     assert (source / "pkg" / "a.py").read_text() == "a = 1\nb = 2\n"  # a copy: the user's files are untouched
+
+
+def test_screen_funnel_counts_what_each_screen_lets_through(tmp_path):
+    (tmp_path / "prose.py").write_text('"""Each request gets its own Session."""\nx = 1\n')
+    (tmp_path / "code.py").write_text("from sqlalchemy.orm import Session\n\n\ndef f(db: Session):\n    return db\n")
+    (tmp_path / "plain.py").write_text("y = 2\n")
+    result = screen_funnel.funnel([tmp_path])
+    assert (result["files"], result["text_files"], result["identifier_files"]) == (3, 2, 1)
+    assert result["identifier_lines"] == 5 and result["libcst_seconds"] >= 0
 
 
 def test_expected_lines_read_the_fixture_markers():

@@ -144,3 +144,36 @@ def test_screen_patterns_compile_and_reach_the_catalog():
             re.compile(pattern)
         assert catalog[code].screen_patterns == tuple(rule.screen_patterns)
     assert any(rule.screen_patterns for rule in all_rules().values())
+
+
+def test_worker_processes_find_what_one_process_finds(monkeypatch):
+    """The process pool (biggest files first, facts pickled back) must give the
+    findings a single process gives: forced on for the sample apps and rule
+    fixtures, which are normally too small to be worth a pool."""
+    from sessionlint.lint_rules.discovery import DiscoveryOptions
+    from sessionlint.lint_rules.engine import LintRequest, lint
+    from sessionlint.lint_rules.registry import all_rules
+
+    pools = []
+    real_pool = engine._analyse_in_pool
+
+    def counting_pool(batch, workers, names):
+        pools.append(len(batch))
+        return real_pool(batch, workers, names)
+
+    monkeypatch.setattr(engine, "_analyse_in_pool", counting_pool)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_SAVED_BYTES", 0)
+    monkeypatch.chdir(ROOT)
+    paths = [ROOT / "sample_apps", ROOT / "tests" / "fixtures" / "rules"]
+
+    def findings(jobs: int) -> list[tuple]:
+        report = lint(LintRequest(paths=paths, root=ROOT, selected=frozenset(all_rules()),
+                                  discovery=DiscoveryOptions(root=ROOT), jobs=jobs))
+        return sorted((f.code, f.filename, f.span.row, f.span.column, f.message, str(f.fix)) for f in report.findings)
+
+    alone = findings(1)
+    assert not pools
+    pooled = findings(2)
+    assert pools and max(pools) > 10  # the first round went through the pool
+    assert pooled == alone
+    assert len(alone) > 50

@@ -1,0 +1,68 @@
+"""Where a cold run's time goes: how many files and lines each screen lets
+through, and what parsing the survivors costs.
+
+    python bench/screen_funnel.py DIR [DIR ...]
+
+Single process, first screen round only (the session names a project exports
+add a few files in later rounds).  The LibCST figure is the floor of a cold run
+that analyses with LibCST: no rule has run yet.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+import time
+from pathlib import Path
+
+from sessionlint.lint_rules.analyze import screen_tokens
+from sessionlint.lint_rules.decoding import decode
+from sessionlint.lint_rules.identifier_screen import file_identifiers, mentions
+from sessionlint.lint_rules.screen import TokenSearch
+
+
+def _lines(text: str) -> int:
+    return text.count("\n")
+
+
+def funnel(dirs: list[Path]) -> dict:
+    tokens = screen_tokens()
+    search = TokenSearch(tokens)
+    texts: list[str] = []
+    total_files = total_lines = 0
+    for directory in dirs:
+        for path in sorted(directory.rglob("*.py")):
+            data = path.read_bytes()
+            total_files += 1
+            total_lines += data.count(b"\n")
+            if search.found_in(data):
+                try:
+                    texts.append(decode(data))
+                except (UnicodeDecodeError, SyntaxError, LookupError):
+                    pass
+    gc.set_threshold(100_000, 50, 100)  # as the analysis workers run
+    start = time.perf_counter()
+    kept = [text for text in texts if (found := file_identifiers(text)) is None or mentions(found, tokens, frozenset())]
+    identifier_seconds = time.perf_counter() - start
+
+    import libcst
+
+    start = time.perf_counter()
+    for text in kept:
+        libcst.parse_module(text)
+    libcst_seconds = time.perf_counter() - start
+    return {
+        "files": total_files,
+        "lines": total_lines,
+        "text_files": len(texts),
+        "text_lines": sum(map(_lines, texts)),
+        "identifier_files": len(kept),
+        "identifier_lines": sum(map(_lines, kept)),
+        "identifier_seconds": identifier_seconds,
+        "libcst_seconds": libcst_seconds,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(funnel([Path(p) for p in sys.argv[1:]]), indent=2))
