@@ -17,7 +17,7 @@ from sessionlint.lint_rules.model import Candidate, FileError, Span
 from sessionlint.lint_rules.positions import node_ranges
 from sessionlint.lint_rules.registry import all_rules
 from sessionlint.lint_rules.rule import Reporter
-from sessionlint.lint_rules.identifier_screen import file_identifiers, mentions
+from sessionlint.lint_rules.identifier_screen import TooDeep, file_identifiers, mentions
 
 # `# noqa: SL001, global-session` -- codes or rule names; a bare `# noqa` is
 # deliberately NOT honoured (it would silence every tool at once).
@@ -66,7 +66,12 @@ def _analyze(data: bytes, path: str, module: str, is_package: bool, names: froze
         facts.error = FileError(path, "file contains a NUL byte; it is not Python source")
         return facts
     if names is not None:
-        found = file_identifiers(text)
+        try:
+            found = file_identifiers(text)
+        except TooDeep:
+            facts.error = FileError(path, "file is nested too deeply to analyse (an expression or block "
+                                          "thousands of levels deep); split it, or exclude the file")
+            return facts
         if found is not None and not mentions(found, screen_tokens(), names):
             facts.skipped_names = frozenset(found)  # nothing here can matter (yet)
             return facts

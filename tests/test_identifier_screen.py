@@ -148,3 +148,10 @@ def test_sample_db_module_still_found(tmp_path, monkeypatch):
     monkeypatch.chdir(root)
     screened, unscreened = compare(root)
     assert screened.files_checked == unscreened.files_checked == 3
+
+
+def test_a_file_too_deep_for_ast_is_an_error_not_minutes_of_libcst(tmp_path):
+    """LibCST's parse of a 20 000-term sum takes minutes; `ast` gives up at once."""
+    deep = "from sqlalchemy.orm import Session\n\n\ndef total():\n    return " + "+".join(["a"] * 20_000) + "\n"
+    facts = analyze(deep.encode(), "deep.py", "deep", False, frozenset())
+    assert facts.error is not None and "nested too deeply" in facts.error.message
