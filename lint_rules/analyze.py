@@ -18,6 +18,7 @@ from sessionlint.lint_rules.positions import node_ranges
 from sessionlint.lint_rules.registry import all_rules
 from sessionlint.lint_rules.rule import Reporter
 from sessionlint.lint_rules.identifier_screen import TooDeep, file_identifiers, mentions
+from sessionlint.lint_rules.trusted_parse import parse_valid_python
 
 # `# noqa: SL001, global-session` -- codes or rule names; a bare `# noqa` is
 # deliberately NOT honoured (it would silence every tool at once).
@@ -65,6 +66,7 @@ def _analyze(data: bytes, path: str, module: str, is_package: bool, names: froze
     if "\x00" in text:
         facts.error = FileError(path, "file contains a NUL byte; it is not Python source")
         return facts
+    found = None
     if names is not None:
         try:
             found = file_identifiers(text)
@@ -76,7 +78,8 @@ def _analyze(data: bytes, path: str, module: str, is_package: bool, names: froze
             facts.skipped_names = frozenset(found)  # nothing here can matter (yet)
             return facts
     try:
-        tree = cst.parse_module(text)
+        # CPython accepted it (`found`): LibCST need not re-validate its own tree.
+        tree = parse_valid_python(text) if found is not None else cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         facts.error = FileError(path, f"syntax error: {exc.message}", exc.raw_line, exc.raw_column + 1)
         return facts

@@ -6,11 +6,14 @@ pre-commit style runs of one file."""
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 from sessionlint.lint_rules.analyze import analyze, screen_tokens
 from sessionlint.lint_rules.identifier_screen import file_identifiers, identifiers, mentions
 from helpers import DB, write
 from test_screen import compare, findings, run
+
+ROOT_DIR = Path(__file__).resolve().parent.parent
 
 PROSE_ONLY = '''\
 """Helpers.  Each request gets its own Session from the pool (see db.py)."""
@@ -155,3 +158,18 @@ def test_a_file_too_deep_for_ast_is_an_error_not_minutes_of_libcst(tmp_path):
     deep = "from sqlalchemy.orm import Session\n\n\ndef total():\n    return " + "+".join(["a"] * 20_000) + "\n"
     facts = analyze(deep.encode(), "deep.py", "deep", False, frozenset())
     assert facts.error is not None and "nested too deeply" in facts.error.message
+
+
+def test_trusted_parse_builds_the_same_tree_and_restores_validation():
+    import libcst as cst
+
+    from sessionlint.lint_rules.trusted_parse import parse_valid_python
+
+    text = (ROOT_DIR / "sample_apps" / "shared_session" / "unsafe" / "main.py").read_text()
+    assert parse_valid_python(text).deep_equals(cst.parse_module(text))
+    try:  # nodes built after the parse are checked again
+        cst.Name("not an identifier")
+    except cst.CSTValidationError:
+        pass
+    else:
+        raise AssertionError("validation stayed off after the parse")
