@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sessionlint.lint_rules.analyze import screen_tokens
 from sessionlint.lint_rules.decoding import decode
-from sessionlint.lint_rules.identifier_screen import file_identifiers, mentions
+from sessionlint.lint_rules.identifier_screen import screen_file
 from sessionlint.lint_rules.screen import TokenSearch
 
 
@@ -43,14 +43,14 @@ def funnel(dirs: list[Path]) -> dict:
                     pass
     gc.set_threshold(100_000, 50, 100)  # as the analysis workers run
     start = time.perf_counter()
-    kept = [text for text in texts if (found := file_identifiers(text)) is None or mentions(found, tokens, frozenset())]
+    kept = [text for text in texts if not isinstance(screen_file(text, tokens, frozenset()), frozenset)]
     identifier_seconds = time.perf_counter() - start
 
-    import libcst
+    from sessionlint.lint_rules.trusted_parse import parse_valid_python
 
     start = time.perf_counter()
     for text in kept:
-        libcst.parse_module(text)
+        parse_valid_python(text)  # as the analysis parses a file CPython accepted
     libcst_seconds = time.perf_counter() - start
     return {
         "files": total_files,

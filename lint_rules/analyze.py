@@ -17,7 +17,7 @@ from sessionlint.lint_rules.model import Candidate, FileError, Span
 from sessionlint.lint_rules.positions import node_ranges
 from sessionlint.lint_rules.registry import all_rules
 from sessionlint.lint_rules.rule import Reporter
-from sessionlint.lint_rules.identifier_screen import TooDeep, file_identifiers, mentions
+from sessionlint.lint_rules.identifier_screen import TooDeep, screen_file
 from sessionlint.lint_rules.trusted_parse import parse_valid_python
 
 # `# noqa: SL001, global-session` -- codes or rule names; a bare `# noqa` is
@@ -66,20 +66,20 @@ def _analyze(data: bytes, path: str, module: str, is_package: bool, names: froze
     if "\x00" in text:
         facts.error = FileError(path, "file contains a NUL byte; it is not Python source")
         return facts
-    found = None
+    verdict = None
     if names is not None:
         try:
-            found = file_identifiers(text)
+            verdict = screen_file(text, screen_tokens(), names)
         except TooDeep:
             facts.error = FileError(path, "file is nested too deeply to analyse (an expression or block "
                                           "thousands of levels deep); split it, or exclude the file")
             return facts
-        if found is not None and not mentions(found, screen_tokens(), names):
-            facts.skipped_names = frozenset(found)  # nothing here can matter (yet)
+        if isinstance(verdict, frozenset):
+            facts.skipped_names = verdict  # nothing here can matter (yet)
             return facts
     try:
-        # CPython accepted it (`found`): LibCST need not re-validate its own tree.
-        tree = parse_valid_python(text) if found is not None else cst.parse_module(text)
+        # CPython accepted it (a verdict): LibCST need not re-validate its own tree.
+        tree = parse_valid_python(text) if verdict is not None else cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         facts.error = FileError(path, f"syntax error: {exc.message}", exc.raw_line, exc.raw_column + 1)
         return facts

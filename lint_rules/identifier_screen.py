@@ -96,9 +96,14 @@ class TooDeep(Exception):
     recursion limit, e.g. a sum of a few thousand terms)."""
 
 
-def file_identifiers(text: str) -> set[str] | None:
-    """The identifiers of a file, or None if CPython cannot parse it (a newer
-    grammar, a syntax error: the caller then lets LibCST decide and report).
+def screen_file(text: str, tokens: frozenset[str], names: frozenset[str]) -> frozenset[str] | None | bool:
+    """True if the file's identifiers mention a session thing; otherwise all its
+    identifiers (to tell later whether a new session name makes it relevant);
+    None if CPython cannot parse it (a newer grammar, a syntax error: the caller
+    then lets LibCST decide and report).
+
+    Statement by statement, stopping at the first that mentions one: that is
+    usually an import at the top.
 
     Raises `TooDeep` for a file nested beyond what `ast` can build: LibCST's
     parse time grows much faster than linearly with such nesting (4 000 terms
@@ -108,7 +113,14 @@ def file_identifiers(text: str) -> set[str] | None:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return identifiers(ast.parse(text))
+        tree = ast.parse(text)
+        found: set[str] = set()
+        for statement in tree.body:
+            here = identifiers(statement)
+            if mentions(here, tokens, names):
+                return True
+            found |= here
+        return frozenset(found)
     except (SyntaxError, ValueError):
         return None
     except (RecursionError, MemoryError) as exc:
@@ -116,6 +128,14 @@ def file_identifiers(text: str) -> set[str] | None:
     finally:
         if collecting:
             gc.enable()
+
+
+def file_identifiers(text: str) -> set[str] | None:
+    """All the identifiers of a file (None: CPython cannot parse it)."""
+    try:
+        return identifiers(ast.parse(text))
+    except (SyntaxError, ValueError):
+        return None
 
 
 def mentions(found: set[str], tokens: frozenset[str], names: frozenset[str]) -> bool:
