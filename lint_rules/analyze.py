@@ -9,7 +9,6 @@ import libcst as cst
 
 from sessionlint.lint_rules.analysis import names as N
 from sessionlint.lint_rules.analysis.module import ModuleModel, dotted
-from sessionlint.lint_rules.analysis.walk import walk
 from sessionlint.lint_rules.decoding import decode
 from sessionlint.lint_rules.facts import FileFacts
 from sessionlint.lint_rules.fixes.build import build_fix
@@ -211,10 +210,9 @@ def _depends_uses(model: ModuleModel, text: str) -> list[tuple[str, str]]:
             if qualname:
                 uses.append((qualname, func.name))
     # Depends(...) anywhere else: `dependencies=[Depends(x)]`, router-level lists.
-    for node in walk(model.tree, enter_scopes=True):
-        if isinstance(node, cst.Call):
-            target = model.depends_target(node)
-            qualname = model.resolve(target) if target is not None else None
-            if qualname and all(q != qualname for q, _ in uses):
-                uses.append((qualname, ""))
+    for node in model.nodes_of(cst.Call):
+        target = model.depends_target(node)
+        qualname = model.resolve(target) if target is not None else None
+        if qualname and all(q != qualname for q, _ in uses):
+            uses.append((qualname, ""))
     return uses

@@ -172,7 +172,19 @@ class ModuleModel:
         self._symbols: dict[str, Symbol | None] = {}
         #: the file's text, for cheap "can this rule apply at all?" checks
         self.source = source
+        self._everywhere: dict[type, list[cst.CSTNode]] | None = None
         self._collect(tree.body, cls=None, func=None, in_main=False, top=True)
+
+    def nodes_of(self, node_type: type) -> list[cst.CSTNode]:
+        """Every node of exactly this LibCST class anywhere in the module, nested
+        scopes included, in source order.  One walk of the tree, indexed by type
+        and shared by every rule that asks (`Depends(...)` calls, keyword args)."""
+        if self._everywhere is None:
+            index: dict[type, list[cst.CSTNode]] = {}
+            for node in walk(self.tree, enter_scopes=True):
+                index.setdefault(type(node), []).append(node)
+            self._everywhere = index
+        return self._everywhere.get(node_type, [])
 
     # ----------------------------------------------------------------- collection
     def _collect(self, body, *, cls, func, in_main, top) -> None:

@@ -20,7 +20,6 @@ import libcst as cst
 from sessionlint.lint_rules.analysis import lifecycle as L
 from sessionlint.lint_rules.analysis import names as N
 from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, Reqs, dotted
-from sessionlint.lint_rules.analysis.walk import walk
 
 # Calls that register their (second / `endpoint=`) argument as a request handler.
 _ENDPOINT_REGISTRARS = frozenset(
@@ -73,9 +72,7 @@ def _scan(model: ModuleModel) -> ModuleScan:
     wants_middleware = "middleware" in source or not source
     if not (wants_depends or wants_lifespan or wants_endpoints or wants_cm or wants_middleware):
         return out
-    for node in walk(model.tree, enter_scopes=True):
-        if type(node) is not cst.Call:
-            continue
+    for node in model.nodes_of(cst.Call):
         if wants_depends:
             target = model.depends_target(node)
             if target is not None:

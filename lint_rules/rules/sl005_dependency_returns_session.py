@@ -4,7 +4,6 @@ import libcst as cst
 
 from sessionlint.lint_rules.analysis import names as N
 from sessionlint.lint_rules.analysis.module import ModuleModel, dotted
-from sessionlint.lint_rules.analysis.walk import walk
 from sessionlint.lint_rules.model import Requirement, Severity
 from sessionlint.lint_rules.analysis.session_kinds import awaits, factory_kind
 from sessionlint.lint_rules.fixes.transforms import enclosing_statement, fix_builder, fresh_name, statement
@@ -83,9 +82,7 @@ class DependencyReturnsSession(Rule):
                     )
         if "Depends" not in model.source and "Security" not in model.source:
             return
-        for node in walk(model.tree, enter_scopes=True):
-            if not isinstance(node, cst.Call):
-                continue
+        for node in model.nodes_of(cst.Call):
             target = model.depends_target(node)
             if target is None:
                 continue

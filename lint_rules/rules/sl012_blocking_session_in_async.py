@@ -140,10 +140,8 @@ def _lifespan_names(model: ModuleModel) -> set[str]:
     names: set[str] = set()
     if "lifespan" not in model.source and model.source:
         return names
-    from sessionlint.lint_rules.analysis.walk import walk
-
-    for node in walk(model.tree, enter_scopes=True):
-        if isinstance(node, cst.Arg) and node.keyword is not None and node.keyword.value == "lifespan":
+    for node in model.nodes_of(cst.Arg):
+        if node.keyword is not None and node.keyword.value == "lifespan":
             name = dotted(node.value)
             if name:
                 names.add(name.rsplit(".", 1)[-1])
