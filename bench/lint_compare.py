@@ -99,6 +99,17 @@ def compare(corpus: corpus_mod.Corpus, found: dict[str, tools_mod.Tool], runs: i
     run("one_file", "sessionlint FILE (pre-commit style, no cache)",
         [sessionlint, "check", "--no-cache", "--exit-zero", str(changed)])
 
+    if not quick:
+        # The memory target is per million lines: copies of the corpus until it has them.
+        copies = max(1, -(-1_000_000 // max(corpus.lines, 1)))
+        million = workdir / "million"
+        for index in range(copies):
+            for directory in corpus.dirs:
+                shutil.copytree(directory, million / f"copy{index}" / directory.name)
+        run("million", f"sessionlint, cold, corpus ×{copies} ({corpus.lines * copies / 1e6:.1f} M lines), one run",
+            [sessionlint, "check", *common, "--no-cache", str(million)], n=1)
+        shutil.rmtree(million, ignore_errors=True)
+
     ruff = found.get("ruff")
     for key, label, extra in (("ruff_all", "ruff check --select ALL --no-cache", ["--select", "ALL"]),
                               ("ruff", "ruff check (default rules) --no-cache", [])):
