@@ -49,8 +49,8 @@ class FileFacts:
     skipped_names: frozenset[str] | None = None
 
     def stale_for(self, names: frozenset[str] | None) -> bool:
-        """Were these facts computed without a definition that, given the session
-        `names` now known (None: no screen), could matter?"""
+        """Did the identifier screen skip this file although, with the session
+        `names` now known (None: no screen at all), it must be analysed?"""
         if self.skipped_names is None:
             return False
         return names is None or not self.skipped_names.isdisjoint(names)

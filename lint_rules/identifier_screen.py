@@ -7,14 +7,16 @@ and LibCST's parse of them is the bulk of a cold run.  CPython's parser reads th
 same file about five times faster, so it looks again, at the identifiers only:
 names, attributes, imported names and modules, parameter and keyword names,
 defined names, and the words of short string literals (string annotations,
-`Depends("...")`) -- not docstrings.  A file whose identifiers contain no screen token (matched
-inside identifiers, as the text screen matches them) and are none of the session
-names other files export cannot produce or help produce a finding; it is not
-parsed by LibCST.
+`Depends("...")`) -- not docstrings, comments or long strings.  A file whose
+identifiers contain no screen token (matched inside identifiers, as the text
+screen matches them) and are none of the session names other files export
+cannot produce or help produce a finding; it is not parsed by LibCST.
 
 Everything a rule keys on is spelled as an identifier (rules resolve names, they
 do not read prose), so the screen is exact, like the text screen: the results
-equal an unscreened run (`tests/test_screen.py`, `tests/test_identifier_screen.py`).
+equal an unscreened run (`tests/test_screen.py`, `tests/test_identifier_screen.py`,
+`tests/test_screen_adversarial.py`).  A file the screen let through was accepted
+by CPython, so LibCST parses it without re-validating its nodes (`trusted_parse.py`).
 
 Such a file's facts record the identifiers it has (`FileFacts.skipped_names`).  If
 a later screen round (or a later run) knows one of them as a session name, the
