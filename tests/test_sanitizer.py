@@ -215,3 +215,25 @@ def test_transaction_left_open_is_confirmed_in_pg_stat_activity():
     finally:
         holder["db"].close()
         engine.dispose()
+
+
+def test_check_in_from_a_finalizer_while_the_tracker_is_busy_does_not_deadlock():
+    """A garbage collection under the tracker's lock can finalize a pool
+    connection nobody returned; its check-in event re-enters the tracker on the
+    same thread.  (This deadlocked a load run of a sample app.)"""
+    from sessionlint.harness.sanitizer.tracker import Tracker
+
+    tracker = Tracker()
+    record = object()
+    tracker.checkouts[id(record)] = "an open checkout"
+    done = threading.Event()
+
+    def busy_then_finalizer() -> None:
+        with tracker.lock:  # e.g. inside _check_concurrency
+            tracker.checked_in(record)  # what the pool's finalizer calls
+        done.set()
+
+    worker = threading.Thread(target=busy_then_finalizer, daemon=True)
+    worker.start()
+    assert done.wait(5), "checked_in blocked on the lock its own thread holds"
+    assert id(record) not in tracker.checkouts

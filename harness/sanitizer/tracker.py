@@ -94,7 +94,11 @@ def set_active(tracker: Tracker | None) -> None:
 
 class Tracker:
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        # Re-entrant: code under the lock allocates, which can run the garbage
+        # collector, which can finalize a pool connection nobody returned, whose
+        # check-in event lands in `checked_in` -- on this very thread, lock held.
+        # With a plain Lock that deadlocked a load run.
+        self.lock = threading.RLock()
         self.findings: list[Finding] = []
         self.kept: Counter = Counter()  # (kind, site) -> findings kept in `findings`
         self.dropped: Counter = Counter()  # (kind, site) -> further occurrences, only counted
@@ -381,7 +385,7 @@ class Tracker:
         now = time.perf_counter()
         found = []
         with self.lock:
-            for checkout in self.checkouts.values():
+            for checkout in list(self.checkouts.values()):  # a re-entrant check-in may pop one
                 owner = self.connection_owner.get(checkout.connection_id) or checkout.session
                 if owner is not None:
                     site, origin = owner.site, f"session {owner.describe_origin()}"
