@@ -39,7 +39,6 @@ import corpus as corpus_mod  # noqa: E402
 import lint_compare  # noqa: E402
 import measure  # noqa: E402
 import rule_agreement  # noqa: E402
-import screen_funnel  # noqa: E402
 import tools as tools_mod  # noqa: E402
 
 STRESS_TIMEOUT = 900
@@ -259,6 +258,17 @@ def render(args, info: dict, found: dict, corpus: corpus_mod.Corpus, rows, detai
     return "\n".join(out) + "\n"
 
 
+def run_funnel(dirs: list[Path]) -> dict | None:
+    """`bench/screen_funnel.py` in its own process: parsing in this one would grow
+    it, and every command forked after would inherit that as its peak memory."""
+    done = subprocess.run([sys.executable, str(BENCH / "screen_funnel.py"), *map(str, dirs)],
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        log(f"bench: WARNING: screen funnel failed: {done.stderr.strip()[-500:]}")
+        return None
+    return json.loads(done.stdout)
+
+
 def _funnel_rows(out: list[str], funnel: dict, cold: float | None, ruff_all: float | None, cores: str) -> None:
     """Where the cold time goes (`bench/screen_funnel.py`, one process)."""
     workers = max(int(cores), 1) if str(cores).isdigit() else 1
@@ -348,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         log(f"bench: corpus: {corpus.files:,} files, {corpus.lines:,} lines ({', '.join(corpus.sources)})")
         log("bench: screen funnel (what each screen lets through, LibCST's parse of the rest) ...")
-        funnel = screen_funnel.funnel(corpus.dirs)  # before "one changed file" appends to a file
+        funnel = run_funnel(corpus.dirs)  # before "one changed file" appends to a file
         rows, details = lint_compare.compare(corpus, found, args.runs, args.quick, Path(tmp), log=log)
         details["funnel"] = funnel
     if args.lint_only:
