@@ -34,6 +34,7 @@ from __future__ import annotations
 import ast
 import gc
 import re
+import warnings
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -115,7 +116,11 @@ def screen_file(text: str, tokens: frozenset[str], names: frozenset[str]) -> fro
     collecting = gc.isenabled()
     gc.disable()
     try:
-        tree = ast.parse(text)
+        with warnings.catch_warnings():
+            # `"\d"` and friends: CPython warns while parsing (a SyntaxWarning on
+            # 3.12+, printed in the user's terminal); the linted code is not ours.
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
         found: set[str] = set()
         for statement in tree.body:
             here = identifiers(statement)

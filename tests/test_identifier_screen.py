@@ -173,3 +173,13 @@ def test_trusted_parse_builds_the_same_tree_and_restores_validation():
         pass
     else:
         raise AssertionError("validation stayed off after the parse")
+
+
+def test_screening_prints_no_warnings_about_the_linted_code():
+    import warnings
+
+    source = b'from sqlalchemy.orm import Session\nPATTERN = "\\d+"\n'
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        analyze(source, "w.py", "w", False, frozenset())
+    assert not [w for w in caught if "escape" in str(w.message)]
