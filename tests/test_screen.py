@@ -195,3 +195,11 @@ def test_installed_sqlalchemy(monkeypatch, tmp_path):
     # the screen earns its keep: it skips files
     assert screened.files_parsed < unscreened.files_parsed
     assert unscreened.files_parsed == unscreened.files_checked
+
+
+def test_realistic_apps(monkeypatch):
+    """The apps written like real projects (tests/apps), buggy and fixed twins."""
+    root = ROOT / "tests" / "apps"
+    monkeypatch.chdir(root)
+    screened, unscreened = compare(root)
+    assert {f.code for f in screened.findings} >= {"SL001", "SL005", "SL008", "SL010"}
