@@ -137,14 +137,6 @@ def screen_file(text: str, tokens: frozenset[str], names: frozenset[str]) -> fro
             gc.enable()
 
 
-def file_identifiers(text: str) -> set[str] | None:
-    """All the identifiers of a file (None: CPython cannot parse it)."""
-    try:
-        return identifiers(ast.parse(text))
-    except (SyntaxError, ValueError):
-        return None
-
-
 def mentions(found: set[str], tokens: frozenset[str], names: frozenset[str]) -> bool:
     """Does an identifier contain a screen token, or equal an exported session name?"""
     if not names.isdisjoint(found):

@@ -9,7 +9,7 @@ import ast
 from pathlib import Path
 
 from sessionlint.lint_rules.analyze import analyze, screen_tokens
-from sessionlint.lint_rules.identifier_screen import file_identifiers, identifiers, mentions
+from sessionlint.lint_rules.identifier_screen import identifiers, screen_file
 from helpers import DB, write
 from test_screen import compare, findings, run
 
@@ -51,13 +51,13 @@ def test_a_file_naming_session_only_in_prose_is_not_parsed():
 
 def test_a_file_naming_session_in_code_is_parsed():
     text = PROSE_ONLY + "\n\ndef make(factory: 'Session'):\n    return factory\n"
-    assert mentions(file_identifiers(text), screen_tokens(), frozenset())
+    assert screen_file(text, screen_tokens(), frozenset()) is True
     facts = analyze(text.encode(), "helpers.py", "helpers", False, frozenset())
     assert facts.skipped_names is None
 
 
 def test_a_file_cpython_cannot_parse_goes_to_libcst_which_reports_it():
-    assert file_identifiers("def broken(:\n    Session\n") is None
+    assert screen_file("def broken(:\n    Session\n", screen_tokens(), frozenset()) is None
     facts = analyze(b"def broken(:\n    Session\n", "bad.py", "bad", False, frozenset())
     assert facts.error is not None and "syntax error" in facts.error.message
 
