@@ -8,6 +8,7 @@ import threading
 import libcst as cst
 
 from sessionlint.lint_rules.analysis import names as N
+from sessionlint.lint_rules.ast_tree import from_ast
 from sessionlint.lint_rules.analysis.module import ModuleModel, dotted
 from sessionlint.lint_rules.decoding import decode
 from sessionlint.lint_rules.facts import FileFacts
@@ -38,15 +39,17 @@ def screen_tokens() -> frozenset[str]:
 
 
 def analyze(data: bytes, path: str, module: str, is_package: bool,
-            names: frozenset[str] | None = None) -> FileFacts:
+            names: frozenset[str] | None = None, exact: bool = False) -> FileFacts:
     """Analyse one file; never raises.  Runs on a large-stack thread (see
     `on_large_stack`), and any unexpected failure becomes that file's error.
 
     With `names` (the session names other files export, as far as the screen
     knows them), a file whose identifiers name no session thing is not parsed
-    (`identifier_screen.py`); None analyses every file."""
+    (`identifier_screen.py`), and one whose identifiers do is analysed on the
+    tree built from its `ast` (`ast_tree.py`): its facts are `approximate`.
+    With `names` None, or `exact`, the file is analysed on LibCST's own tree."""
     try:
-        return on_large_stack(_analyze, data, path, module, is_package, names)
+        return on_large_stack(_analyze, data, path, module, is_package, names, exact)
     except Exception as exc:
         facts = FileFacts(path=path, module=module)
         facts.error = FileError(
@@ -55,7 +58,8 @@ def analyze(data: bytes, path: str, module: str, is_package: bool,
         return facts
 
 
-def _analyze(data: bytes, path: str, module: str, is_package: bool, names: frozenset[str] | None) -> FileFacts:
+def _analyze(data: bytes, path: str, module: str, is_package: bool, names: frozenset[str] | None,
+             exact: bool) -> FileFacts:
     facts = FileFacts(path=path, module=module)
     try:
         text = decode(data)
@@ -76,6 +80,11 @@ def _analyze(data: bytes, path: str, module: str, is_package: bool, names: froze
         if isinstance(verdict, frozenset):
             facts.skipped_names = verdict  # nothing here can matter (yet)
             return facts
+        if verdict is not None and not exact:
+            try:
+                return _facts(from_ast(verdict, text), text, facts, is_package, approximate=True)
+            except Exception:  # noqa: BLE001 -- anything the quick tree lacks: use LibCST's
+                facts = FileFacts(path=path, module=module)
     try:
         # CPython accepted it (a verdict): LibCST need not re-validate its own tree.
         tree = parse_valid_python(text) if verdict is not None else cst.parse_module(text)
@@ -88,19 +97,44 @@ def _analyze(data: bytes, path: str, module: str, is_package: bool, names: froze
     except RecursionError:
         facts.error = FileError(path, "file is nested too deeply to parse")
         return facts
+    return _facts(tree, text, facts, is_package, approximate=False)
+
+
+# Approximate candidates have no position (their tree has none): the engine
+# analyses the file again before it reports one.
+NO_SPAN = Span(0, 0, 0, 0)
+
+
+def _facts(tree: cst.Module, text: str, facts: FileFacts, is_package: bool, approximate: bool) -> FileFacts:
+    """Run every rule on `tree` and collect the file's facts.  On an approximate
+    tree a rule that fails raises (the caller falls back to LibCST's tree);
+    on LibCST's tree the failure becomes the file's error."""
+    path = facts.path
     facts.noqa = parse_noqa(text)
-    model = ModuleModel(tree, path=path, module=module, is_package=is_package, source=text)
+    model = ModuleModel(tree, path=path, module=facts.module, is_package=is_package, source=text)
     reporter = Reporter()
     for code, rule in all_rules().items():
         try:
             rule().check(model, reporter.for_rule(code))
         except RecursionError:
+            if approximate:
+                raise
             facts.error = FileError(path, f"{code}: file is nested too deeply to analyse")
         except Exception as exc:  # a rule bug must not take the other files down
+            if approximate:
+                raise
             facts.error = FileError(
                 path, f"internal error in rule {code}: {type(exc).__name__}: {exc} (please report this)"
             )
-    if reporter.items:
+    if approximate:
+        # No positions and no fixes (they need LibCST's own tree); `raw.fix` is
+        # never read, so no fix is built.
+        facts.candidates = [
+            Candidate(code, raw.message, NO_SPAN, raw.requires, raw.subject, None, raw.group, raw.companion)
+            for code, raw in reporter.items
+        ]
+        facts.approximate = True
+    elif reporter.items:
         ranges = node_ranges(tree, [raw.node for _, raw in reporter.items])
         seen = set()
         for code, raw in reporter.items:

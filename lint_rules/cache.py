@@ -37,7 +37,7 @@ from sessionlint import __version__
 from sessionlint.lint_rules.facts import FileFacts
 
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# sessionlint cache directory; see https://bford.info/cachedir/\n"
-_FORMAT = 5  # bump when FileRecord or the index layout changes
+_FORMAT = 6  # bump when FileRecord or the index layout changes
 RACY_SECONDS = 2.0
 UNVERIFIED = None  # a signature no file has: forces a read + hash
 

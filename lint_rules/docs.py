@@ -172,6 +172,8 @@ class _ModuleIndex:
             if not isinstance(node, ast.Call):
                 continue
             callee = node.func
+            if isinstance(callee, ast.Name) and callee.id == "lazy_fix" and node.args:
+                callee = node.args[0]  # `lazy_fix(builder, ...)` calls `builder` later
             name = callee.id if isinstance(callee, ast.Name) else callee.attr if isinstance(callee, ast.Attribute) else None
             if name == "FixSpec":
                 kinds.add(_applicability(node))

@@ -279,13 +279,13 @@ def lint(request: LintRequest) -> Report:
     # files that import it through, but they are never reported on.
     context: dict[str, FileFacts] = {}
     pending = dict(sources)
+    done: dict[str, _Source] = {}  # analysed (or context) files, by path
     if request.screen:
         outside = _Outside(request, sources, files)
         outside.scan(sources.values())
         base = frozenset().union(*(rule.screen_tokens for rule in rules.values()))
         gates = _Gates(rules)
         tokens, names = base, frozenset()
-        done: dict[str, _Source] = {}  # analysed (or context) files, by path
         while True:
             # Context modules only matter for linted files not yet through, or
             # through but not parsed (a name the context exports may make them).
@@ -318,10 +318,30 @@ def lint(request: LintRequest) -> Report:
         names = None
         run(list(pending.values()), analysed, names)
 
-    # A file the identifier screen skipped has no facts of its own: like a file
-    # the text screen skipped, the resolver reads it whole if it asks about it.
-    loader = _Loader(request, files, {**context, **analysed})
-    index = ProjectIndex((f for f in analysed.values() if f.skipped_names is None), loader=loader.load)
+    index = _index(request, files, analysed, context)
+    # Files analysed on the quick tree (`ast_tree.py`) whose candidates are about
+    # to be reported, or lend edits to one's fix, are analysed again on LibCST's
+    # tree: positions and fixes need it.  Their exports are the same, so the
+    # other files' candidates resolve as before.
+    while True:
+        again = _exact_again(request, index, analysed, context)
+        if not again:
+            break
+        batch = []
+        for facts in again:
+            src = sources.get(facts.path) or done.get(facts.path)
+            if src is None:  # a module the resolver read on demand, known from the cache
+                src = files.open(Path(facts.path), facts.module, Path(facts.path).name == "__init__.py")
+            if not isinstance(src, FileError):
+                batch.append(src)
+        for src, facts in zip(batch, _analyse_many(batch, request.jobs, None, exact=True)):
+            src.record.facts = facts
+            cache.touched()
+            (context if str(src.path) in context else analysed)[str(src.path)] = facts
+            src.release()
+        if len(batch) < len(again):
+            break  # a file gone or unreadable since: report what is known
+        index = _index(request, files, analysed, context)
     cwd = Path.cwd()
     for path_str, facts in analysed.items():
         if facts.error is not None:
@@ -329,16 +349,12 @@ def lint(request: LintRequest) -> Report:
         path = Path(path_str)
         ignored_here = _ignored_codes(path, request)
         for candidate in facts.candidates:
-            if candidate.companion:
+            if not _reportable(candidate, path_str, ignored_here, request, index):
                 continue
             code = candidate.code
-            if code not in request.selected or code in ignored_here:
-                continue
             rule = rules[code]
             suppressed = facts.noqa.get(candidate.span.row, ())
             if code in suppressed or rule.name in suppressed:
-                continue
-            if not index.accept(candidate, path_str):
                 continue
             report.findings.append(
                 Finding(
@@ -358,6 +374,49 @@ def lint(request: LintRequest) -> Report:
     report.errors.sort(key=lambda e: e.filename)
     cache.save()
     return report
+
+
+def _index(request: LintRequest, files: _Files, analysed: dict[str, FileFacts],
+           context: dict[str, FileFacts]) -> ProjectIndex:
+    # A file the identifier screen skipped has no facts of its own: like a file
+    # the text screen skipped, the resolver reads it whole if it asks about it.
+    loader = _Loader(request, files, {**context, **analysed})
+    return ProjectIndex((f for f in analysed.values() if f.skipped_names is None), loader=loader.load)
+
+
+def _reportable(candidate, path: str, ignored_here: frozenset[str], request: LintRequest,
+                index: ProjectIndex) -> bool:
+    """Would `candidate` be reported, `# noqa` comments aside?"""
+    if candidate.companion:
+        return False
+    code = candidate.code
+    if code not in request.selected or code in ignored_here:
+        return False
+    return index.accept(candidate, path)
+
+
+def _exact_again(request: LintRequest, index: ProjectIndex, analysed: dict[str, FileFacts],
+                 context: dict[str, FileFacts]) -> list[FileFacts]:
+    """Paths whose facts are approximate but are needed exactly: a linted file
+    with a reportable candidate (a `# noqa` is matched by row, which the quick
+    tree does not have), and any file holding a companion of a reportable
+    candidate's group (its edits join that candidate's fix)."""
+    again: dict[str, FileFacts] = {}
+    groups: set[str] = set()
+    for path, facts in analysed.items():
+        if not facts.candidates:
+            continue
+        ignored_here = _ignored_codes(Path(path), request)
+        reportable = [c for c in facts.candidates if _reportable(c, path, ignored_here, request, index)]
+        if reportable and facts.approximate:
+            again[path] = facts
+        groups.update(index.canonical(c.group) for c in reportable if c.group is not None)
+    if groups:
+        for facts in [*analysed.values(), *context.values(), *index.modules.values()]:
+            if facts.approximate and any(c.companion and c.group is not None
+                                         and index.canonical(c.group, facts.path) in groups for c in facts.candidates):
+                again[facts.path] = facts
+    return list(again.values())
 
 
 def _group_fix(index: ProjectIndex, candidate, analysed: dict[str, FileFacts], cwd: Path) -> dict | None:
@@ -381,14 +440,15 @@ def _group_fix(index: ProjectIndex, candidate, analysed: dict[str, FileFacts], c
     return fix
 
 
-def _analyse_one(src: _Source, names: frozenset[str] | None) -> FileFacts:
+def _analyse_one(src: _Source, names: frozenset[str] | None, exact: bool = False) -> FileFacts:
     from sessionlint.lint_rules.analyze import analyze
 
-    return analyze(src.data, str(src.path), src.module, src.is_package, names)
+    return analyze(src.data, str(src.path), src.module, src.is_package, names, exact)
 
 
-def _analyse_many(batch: list[_Source], jobs: int | None, names: frozenset[str] | None) -> list[FileFacts]:
-    """Facts for each file of `batch`; `names` as for `analyze`."""
+def _analyse_many(batch: list[_Source], jobs: int | None, names: frozenset[str] | None,
+                  exact: bool = False) -> list[FileFacts]:
+    """Facts for each file of `batch`; `names` and `exact` as for `analyze`."""
     if not batch:
         return []
     sizes = [len(s.data) for s in batch]
@@ -397,8 +457,8 @@ def _analyse_many(batch: list[_Source], jobs: int | None, names: frozenset[str] 
     saved = total - max(max(sizes), total / max(workers, 1))
     with _young_gc_rarely():
         if workers > 1 and saved >= PARALLEL_MIN_SAVED_BYTES:
-            return _analyse_in_pool(batch, workers, names)
-        return [_analyse_one(src, names) for src in batch]
+            return _analyse_in_pool(batch, workers, names, exact)
+        return [_analyse_one(src, names, exact) for src in batch]
 
 
 @contextmanager
@@ -415,7 +475,8 @@ def _young_gc_rarely():
         gc.set_threshold(*before)
 
 
-def _analyse_in_pool(batch: list[_Source], workers: int, names: frozenset[str] | None) -> list[FileFacts]:
+def _analyse_in_pool(batch: list[_Source], workers: int, names: frozenset[str] | None,
+                     exact: bool) -> list[FileFacts]:
     """Analyse on `workers` processes.  The biggest files go first, one per task,
     so no worker is left with a long file at the end while the others idle; the
     parser and rules are imported before forking, once, not in every worker."""
@@ -428,7 +489,7 @@ def _analyse_in_pool(batch: list[_Source], workers: int, names: frozenset[str] |
     all_rules()  # the rules too
 
     order = sorted(range(len(batch)), key=lambda i: len(batch[i].data), reverse=True)
-    jobs = [(batch[i].data, str(batch[i].path), batch[i].module, batch[i].is_package, names) for i in order]
+    jobs = [(batch[i].data, str(batch[i].path), batch[i].module, batch[i].is_package, names, exact) for i in order]
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     gc.freeze()  # forked workers then never touch (and so copy) the parent's pages for GC
     try:
@@ -446,7 +507,7 @@ def _worker_gc() -> None:
     gc.set_threshold(100_000, 50, 100)  # see `_young_gc_rarely`
 
 
-def _analyse_job(job: tuple[bytes, str, str, bool, frozenset[str] | None]) -> FileFacts:
+def _analyse_job(job: tuple[bytes, str, str, bool, frozenset[str] | None, bool]) -> FileFacts:
     from sessionlint.lint_rules.analyze import analyze
 
     return analyze(*job)

@@ -47,6 +47,10 @@ class FileFacts:
     #: the file's identifiers, when the identifier screen found nothing in them
     #: (`identifier_screen.py`) and the file was not analysed; None: it was
     skipped_names: frozenset[str] | None = None
+    #: analysed on the tree built from `ast` (`ast_tree.py`): exports, uses and
+    #: which candidates exist are exact; candidates have no span and no fix, and
+    #: the engine analyses the file again (exactly) before reporting one
+    approximate: bool = False
 
     def stale_for(self, names: frozenset[str] | None) -> bool:
         """Did the identifier screen skip this file although, with the session

@@ -8,9 +8,10 @@ generated from that docstring, so it is the single source of a rule's text.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Callable, ClassVar, Union
 
 from sessionlint.lint_rules.model import Requirement, Severity
 
@@ -36,15 +37,63 @@ class FixSpec:
     replacements: list[tuple["cst.CSTNode", object]]
 
 
-@dataclass(slots=True)
+#: What a rule passes as `fix=`: the fix, no fix, or a zero-argument callable
+#: that builds it (returning None when it can't be made).
+FixSource = Union[FixSpec, Callable[[], Union[FixSpec, None]], None]
+
+
+def lazy_fix(build: Callable[..., FixSpec | None], *args) -> Callable[[], FixSpec | None]:
+    """`build(*args)`, run at most once and only when the fix is first asked for.
+
+    The arguments are bound now (no late binding of loop variables), and the
+    result is memoised, so candidates handed the same callable share one fix
+    object, as they would if it had been built eagerly."""
+    return functools.cache(functools.partial(build, *args))
+
+
 class RawCandidate:
-    node: "cst.CSTNode"
-    message: str
-    requires: tuple[Requirement, ...]
-    subject: str | None
-    fix: FixSpec | None = None
-    group: str | None = None
-    companion: bool = False
+    """One finding as a rule reported it, before positions and text edits.
+
+    Fixes are built lazily: `check()` may hand over a callable instead of a
+    `FixSpec`, and it only runs when `fix` is read.  Building a fix needs the
+    tree's whitespace, comments and commas (`with_changes`, `code_for_node`,
+    `leading_lines`, ...), which trees built from CPython's `ast` do not have;
+    an analysis on such trees runs every rule and never reads `fix`.
+    """
+
+    __slots__ = ("node", "message", "requires", "subject", "_fix", "group", "companion")
+
+    def __init__(
+        self,
+        node: "cst.CSTNode",
+        message: str,
+        requires: tuple[Requirement, ...],
+        subject: str | None,
+        fix: FixSource = None,
+        group: str | None = None,
+        companion: bool = False,
+    ) -> None:
+        self.node = node
+        self.message = message
+        self.requires = requires
+        self.subject = subject
+        self._fix = fix
+        self.group = group
+        self.companion = companion
+
+    @property
+    def fix(self) -> FixSpec | None:
+        """The fix, built (and cached) on first access."""
+        fix = self._fix
+        if fix is not None and not isinstance(fix, FixSpec):
+            fix = self._fix = fix()
+        return fix
+
+    def __repr__(self) -> str:
+        return (
+            f"RawCandidate(node={self.node!r}, message={self.message!r}, requires={self.requires!r}, "
+            f"subject={self.subject!r}, fix={self._fix!r}, group={self.group!r}, companion={self.companion!r})"
+        )
 
 
 class Reporter:
@@ -68,7 +117,7 @@ class RuleReporter:
         message: str,
         requires=(),
         subject: str | None = None,
-        fix: FixSpec | None = None,
+        fix: FixSource = None,
         *,
         group: str | None = None,
         companion: bool = False,

@@ -157,9 +157,9 @@ def test_worker_processes_find_what_one_process_finds(monkeypatch):
     pools = []
     real_pool = engine._analyse_in_pool
 
-    def counting_pool(batch, workers, names):
+    def counting_pool(batch, workers, names, exact):
         pools.append(len(batch))
-        return real_pool(batch, workers, names)
+        return real_pool(batch, workers, names, exact)
 
     monkeypatch.setattr(engine, "_analyse_in_pool", counting_pool)
     monkeypatch.setattr(engine, "PARALLEL_MIN_SAVED_BYTES", 0)

@@ -45,11 +45,23 @@ SCOPE_NODES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 _SCOPE_TYPES = frozenset(SCOPE_NODES)
 
 
+# Further fields that hold only formatting (or plain strings): skipping them
+# spares a look-up per node, and the trees built from `ast` (`ast_tree.py`)
+# leave them unset.
+_FORMATTING_FIELDS = frozenset(
+    {"indent", "first_colon", "second_colon", "separator", "trailing_comma", "leading_whitespace",
+     "encoding", "default_indent", "default_newline", "has_trailing_newline", "start", "end", "conversion",
+     "star"}
+)
+
+
 def _fields(node_type: type) -> tuple[str, ...]:
     names = _FIELDS_BY_TYPE.get(node_type)
     if names is None:
         names = tuple(
-            f.name for f in dataclasses.fields(node_type) if f.name not in _SKIPPED_FIELDS
+            f.name for f in dataclasses.fields(node_type)
+            if f.name not in _SKIPPED_FIELDS and f.name not in _FORMATTING_FIELDS
+            and not f.name.startswith("whitespace")
         )
         _FIELDS_BY_TYPE[node_type] = names
     return names

@@ -21,13 +21,15 @@ state shared between requests (the very bug) changes behaviour.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 
 from sessionlint.lint_rules.analysis import names as N
 from sessionlint.lint_rules.analysis.session_kinds import awaits, factory_kind
 from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, dotted
 from sessionlint.lint_rules.fixes.transforms import fix_builder, import_replacements, statement
-from sessionlint.lint_rules.rule import FixSpec
+from sessionlint.lint_rules.rule import FixSpec, lazy_fix
 
 # Statements that only manage the global's own lifecycle, by method or attribute.
 _LIFECYCLE_METHODS = frozenset({"close", "expunge_all", "remove", "invalidate"})
@@ -81,10 +83,12 @@ def primary_fix(model: ModuleModel, line: cst.SimpleStatementLine, name: str, ct
         return None
 
 
-def companion_fixes(model: ModuleModel) -> list[tuple[str, str, FixSpec | None]]:
+def companion_fixes(model: ModuleModel) -> list[tuple[str, str, Callable[[], FixSpec | None]]]:
     """For each name imported with `from X import <name>` that may be another
-    module's global session: (qualname, local name, the edits for this module or
-    None when this module blocks the fix)."""
+    module's global session: (qualname, local name, a zero-argument builder of
+    the edits for this module, which returns None when this module blocks the
+    fix).  Whether a name is listed never depends on its fix, so the fix is
+    built only when asked for (see `RawCandidate.fix`)."""
     out = []
     receivers: set[str] | None = None  # computed once, for the first candidate name
     for stmt, in_main in model.top_statements:
@@ -101,11 +105,8 @@ def companion_fixes(model: ModuleModel) -> list[tuple[str, str, FixSpec | None]]
                 receivers = _method_receivers(model)
             if local not in receivers:
                 continue  # no method is called on it: not used as a session
-            try:
-                fix = _companion(model, stmt, alias, local, qualname.rsplit(".", 1)[-1])
-            except _Blocked:
-                fix = None
-            out.append((qualname, local, fix))
+            # `_companion` is a `fix_builder`: `_Blocked` (or any failure) gives None.
+            out.append((qualname, local, lazy_fix(_companion, model, stmt, alias, local, qualname.rsplit(".", 1)[-1])))
     return out
 
 

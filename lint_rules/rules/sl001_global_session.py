@@ -9,7 +9,7 @@ from sessionlint.lint_rules.fixes.global_session import companion_fixes, primary
 from sessionlint.lint_rules.model import Requirement
 from sessionlint.lint_rules.analysis.walk import walk
 from sessionlint.lint_rules.model import Severity
-from sessionlint.lint_rules.rule import Rule, RuleReporter
+from sessionlint.lint_rules.rule import Rule, RuleReporter, lazy_fix
 
 
 class GlobalSession(Rule):
@@ -101,7 +101,7 @@ class GlobalSession(Rule):
                 fix = group = None
                 target = _simple_target(stmt, call)
                 if target is not None and id(stmt) in lines:
-                    fix = primary_fix(model, lines[id(stmt)], target, call)
+                    fix = lazy_fix(primary_fix, model, lines[id(stmt)], target, call)
                     group = f"{model.module}.{target}" if model.module else target
                 report(
                     call,

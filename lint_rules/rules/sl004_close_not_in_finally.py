@@ -6,7 +6,7 @@ from sessionlint.lint_rules.analysis import lifecycle as L
 from sessionlint.lint_rules.fixes.transforms import enclosing_statement, fix_builder, wrap_in_try_finally
 from sessionlint.lint_rules.analysis.module import ModuleModel
 from sessionlint.lint_rules.model import Severity
-from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter
+from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter, lazy_fix
 
 
 class CloseNotInFinally(Rule):
@@ -92,7 +92,7 @@ class CloseNotInFinally(Rule):
                             func.qualname,
                         )
                     continue  # a generator that never closes is SL003's
-                fix = _fix(func, owned, closes) if len(closes) == 1 else None
+                fix = lazy_fix(_fix, func, owned, closes) if len(closes) == 1 else None
                 for close in closes:
                     report(
                         close.node,

@@ -7,7 +7,7 @@ from sessionlint.lint_rules.analysis.module import ModuleModel, dotted
 from sessionlint.lint_rules.model import Requirement, Severity
 from sessionlint.lint_rules.analysis.session_kinds import awaits, factory_kind
 from sessionlint.lint_rules.fixes.transforms import enclosing_statement, fix_builder, fresh_name, statement
-from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter
+from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter, lazy_fix
 
 
 class DependencyReturnsSession(Rule):
@@ -78,7 +78,7 @@ class DependencyReturnsSession(Rule):
                         f"`finally:`",
                         reqs + (used,),
                         func.qualname,
-                        _fix(model, func, node),
+                        lazy_fix(_fix, model, func, node),
                     )
         if "Depends" not in model.source and "Security" not in model.source:
             return

@@ -8,7 +8,7 @@ from sessionlint.lint_rules.analysis.walk import walk, walk_with_parents
 from sessionlint.lint_rules.model import Severity
 from sessionlint.lint_rules.analysis.session_kinds import annotation_kind, awaits, factory_kind
 from sessionlint.lint_rules.fixes.transforms import fix_builder, statement
-from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter
+from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter, lazy_fix
 
 _WRITES = ("commit", "flush")
 _RESETS = ("rollback", "close")
@@ -124,7 +124,7 @@ class MissingRollback(Rule):
                         f"`{key}.rollback()` before raising",
                         ref.requires,
                         func.qualname,
-                        _prepend_fix(model, func, handler, key, "rollback"),
+                        lazy_fix(_prepend_fix, model, func, handler, key, "rollback"),
                     )
                     break
                 used_after = in_loop or ref.shared or _used(handler.body, key) or any(
@@ -141,7 +141,7 @@ class MissingRollback(Rule):
                     f"PendingRollbackError; call `{key}.rollback()` in the handler",
                     ref.requires,
                     func.qualname,
-                    _prepend_fix(model, func, handler, key, "rollback"),
+                    lazy_fix(_prepend_fix, model, func, handler, key, "rollback"),
                 )
                 break
 
@@ -163,7 +163,7 @@ class MissingRollback(Rule):
                         f"a 500 and nothing is logged; re-raise after rolling back (`raise`)",
                         refs[yielded[0]].requires,
                         func.qualname,
-                        _reraise_fix(handler),
+                        lazy_fix(_reraise_fix, handler),
                     )
 
     def _shared_commits(self, func: FunctionInfo, refs, protected, report) -> None:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import libcst as cst
 
 from sessionlint.lint_rules.analysis import names as N
@@ -7,7 +10,7 @@ from sessionlint.lint_rules.analysis.everywhere import everywhere, has_star_kwar
 from sessionlint.lint_rules.analysis.module import ModuleModel, dotted
 from sessionlint.lint_rules.model import Severity
 from sessionlint.lint_rules.fixes.transforms import fix_builder
-from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter
+from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter, lazy_fix
 
 _ASYNC_MAKERS = frozenset(
     {"sqlalchemy.ext.asyncio.async_sessionmaker", "sqlalchemy.ext.asyncio.session.async_sessionmaker"}
@@ -101,7 +104,9 @@ class AsyncExpireOnCommit(Rule):
         if source and "async_sessionmaker" not in source and "AsyncSession" not in source:
             return
         async_classes = _async_session_classes(model)
-        rereads = None  # computed on first use: does this file read again after a commit?
+        # Does this file read again after a commit?  Only the fix's applicability
+        # depends on it: computed (once) when a fix is first built.
+        rereads = functools.cache(functools.partial(_rereads_after_commit, model))
         reconfigured = _reconfigured(model) if "configure" in source or not source else set()
         for call, func in everywhere(model, cst.Call):
             qualname = model.resolve(call.func)
@@ -126,8 +131,6 @@ class AsyncExpireOnCommit(Rule):
             target = _assigned_name(call, func, model)
             if target is not None and target in reconfigured:
                 continue
-            if rereads is None:
-                rereads = _rereads_after_commit(model)
             explicit = "sets `expire_on_commit=True`" if arg is not None else "keeps the default `expire_on_commit=True`"
             report(
                 call,
@@ -136,7 +139,7 @@ class AsyncExpireOnCommit(Rule):
                 f"MissingGreenlet; pass `expire_on_commit=False`",
                 (),
                 func.qualname if func is not None else None,
-                _fix(call, arg, rereads),
+                lazy_fix(_fix, call, arg, rereads),
             )
 
 
@@ -205,7 +208,7 @@ def _rereads_after_commit(model: ModuleModel) -> bool:
 
 
 @fix_builder
-def _fix(call: cst.Call, arg: cst.Arg | None, rereads: bool) -> FixSpec:
+def _fix(call: cst.Call, arg: cst.Arg | None, rereads: Callable[[], bool]) -> FixSpec:
     false = cst.Name("False")
     if arg is not None:
         new_call = call.with_changes(args=[a.with_changes(value=false) if a is arg else a for a in call.args])
@@ -226,6 +229,6 @@ def _fix(call: cst.Call, arg: cst.Arg | None, rereads: bool) -> FixSpec:
         new_call = call.with_changes(args=[*args, new_arg])
     return FixSpec(
         "Pass `expire_on_commit=False`",
-        "unsafe" if rereads else "safe",
+        "unsafe" if rereads() else "safe",
         [(call, new_call)],
     )

@@ -9,7 +9,7 @@ from sessionlint.lint_rules.analysis.everywhere import everywhere, keyword
 from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, dotted
 from sessionlint.lint_rules.model import Severity
 from sessionlint.lint_rules.fixes.transforms import fix_builder
-from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter
+from sessionlint.lint_rules.rule import FixSpec, Rule, RuleReporter, lazy_fix
 
 _DECLARATIVE = "sqlalchemy.ext.declarative"
 # What `sqlalchemy.ext.declarative` still exports but warns about (MovedIn20Warning).
@@ -155,7 +155,7 @@ class RemovedSqlalchemyApi(Rule):
                 "`autocommit=` was removed in SQLAlchemy 2.0: a true value raises `ArgumentError: "
                 "autocommit=True is no longer supported`, a false one does nothing; drop the argument"
             )
-        fix = _drop_argument(call, arg) if isinstance(value, cst.Name) and value.value == "False" else None
+        fix = lazy_fix(_drop_argument, call, arg) if isinstance(value, cst.Name) and value.value == "False" else None
         report(arg, message, requires, subject, fix)
 
     # ------------------------------------------------------------- declarative
@@ -175,7 +175,7 @@ class RemovedSqlalchemyApi(Rule):
                 continue
             if module != _DECLARATIVE or isinstance(node.names, cst.ImportStar):
                 continue
-            fix = _move_import(node)
+            fix = lazy_fix(_move_import, node)  # one fix, shared by the node's aliases
             for alias in node.names:
                 name = dotted(alias.name)
                 if name in _MOVED:

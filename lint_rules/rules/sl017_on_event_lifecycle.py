@@ -7,7 +7,7 @@ from sessionlint.lint_rules.analysis.module import FunctionInfo, ModuleModel, do
 from sessionlint.lint_rules.analysis.walk import walk
 from sessionlint.lint_rules.fixes.lifespan import on_event_fix
 from sessionlint.lint_rules.model import Severity
-from sessionlint.lint_rules.rule import Rule, RuleReporter
+from sessionlint.lint_rules.rule import Rule, RuleReporter, lazy_fix
 
 # Classes whose instances take startup/shutdown handlers.
 APP_CLASSES = frozenset(
@@ -96,7 +96,7 @@ class OnEventLifecycle(Rule):
         if not any(token in source for token in self.screen_tokens):
             return
         with_lifespan = _apps_with_lifespan(model)
-        fixes: dict[str, object] = {}
+        fixes: dict[str, object] = {}  # per app: one memoised fix builder its handlers share
         if "on_event" in source:
             for func in model.functions:
                 for deco in func.node.decorators:
@@ -111,7 +111,7 @@ class OnEventLifecycle(Rule):
                         continue
                     app_name = dotted(owner)
                     if app_name and app_name not in fixes:
-                        fixes[app_name] = on_event_fix(model, app_name) if app_name not in with_lifespan else None
+                        fixes[app_name] = lazy_fix(on_event_fix, model, app_name) if app_name not in with_lifespan else None
                     report(
                         expr,
                         _message(f'@{app_name or "app"}.on_event("{event}")', owner, with_lifespan),
