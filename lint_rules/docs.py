@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from sessionlint.lint_rules import registry
 from sessionlint.lint_rules.rule import Rule
 
 #: The sections every rule docstring has, in this order (ruff's shape).
@@ -368,6 +369,15 @@ def _existing(directory: Path) -> set[str]:
     return {p.name for p in directory.iterdir() if p.is_file() and (p.name == INDEX or PAGE.match(p.name))}
 
 
+# The rule metadata for runs that import no rule (`registry.rule_catalog`).
+CATALOG = Path(__file__).resolve().parent / "catalog.py"
+
+
+def catalog_is_fresh() -> bool:
+    expected = registry.catalog_source(registry.all_rules())
+    return CATALOG.is_file() and CATALOG.read_text(encoding="utf-8") == expected
+
+
 def check(directory: Path, expected: dict[str, str] | None = None) -> list[Problem]:
     expected = generate() if expected is None else expected
     problems = []
@@ -407,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     shown = _shown(directory)
     if args.check:
         problems = check(directory)
+        if not catalog_is_fresh():
+            problems.append(Problem(_shown(CATALOG), "stale"))
         if not problems:
             print(f"{shown}: up to date")
             return 0
@@ -415,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{shown}: {len(problems)} file(s) out of date; run: {REGENERATE}")
         return 1
     changed = write(directory)
+    if not catalog_is_fresh():
+        CATALOG.write_text(registry.catalog_source(registry.all_rules()), encoding="utf-8")
+        print(f"wrote {_shown(CATALOG)}")
     for problem in changed:
         verb = "deleted" if problem.kind == "extra" else "wrote"
         print(f"{verb} {shown}/{problem.name}")

@@ -82,6 +82,10 @@ class _Source:
             self._data = read_bytes(self.path)
         return self._data
 
+    def awaiting(self) -> int:
+        """Bytes read that have no facts yet (0 when the cache answers)."""
+        return len(self._data) if self._data is not None and self.record.facts is None else 0
+
     def release(self) -> None:
         if not self._given:
             self._data = None  # keep peak memory flat on large trees
@@ -227,6 +231,14 @@ def _rules(request: LintRequest) -> dict:
 
 
 def lint(request: LintRequest) -> Report:
+    workers = _Workers(request.jobs)
+    try:
+        return _lint(request, workers)
+    finally:
+        workers.close()
+
+
+def _lint(request: LintRequest, workers: "_Workers") -> Report:
     report = Report()
     cache = ResultCache(request.cache_dir)
     files = _Files(cache, request.max_file_size)
@@ -252,6 +264,8 @@ def lint(request: LintRequest) -> Report:
         for path in discover(request.paths, request.discovery):
             add(path, request.overrides.get(str(path)))
     report.files_checked = len(sources) + len(report.errors)
+    if workers.count > 1 and sum(map(_Source.awaiting, sources.values())) >= EARLY_WORKERS_MIN_BYTES:
+        workers.start(early=True)
 
     analysed: dict[str, FileFacts] = {}
 
@@ -265,7 +279,7 @@ def lint(request: LintRequest) -> Report:
                 report.files_cached += count
             else:
                 todo.append(src)
-        for src, facts in zip(todo, _analyse_many(todo, request.jobs, names)):
+        for src, facts in zip(todo, _analyse_many(todo, workers, names)):
             src.record.facts = facts
             cache.touched()
             sink[str(src.path)] = facts
@@ -334,7 +348,7 @@ def lint(request: LintRequest) -> Report:
                 src = files.open(Path(facts.path), facts.module, Path(facts.path).name == "__init__.py")
             if not isinstance(src, FileError):
                 batch.append(src)
-        for src, facts in zip(batch, _analyse_many(batch, request.jobs, None, exact=True)):
+        for src, facts in zip(batch, _analyse_many(batch, workers, None, exact=True)):
             src.record.facts = facts
             cache.touched()
             (context if str(src.path) in context else analysed)[str(src.path)] = facts
@@ -446,17 +460,19 @@ def _analyse_one(src: _Source, names: frozenset[str] | None, exact: bool = False
     return analyze(src.data, str(src.path), src.module, src.is_package, names, exact)
 
 
-def _analyse_many(batch: list[_Source], jobs: int | None, names: frozenset[str] | None,
+def _analyse_many(batch: list[_Source], workers: "_Workers", names: frozenset[str] | None,
                   exact: bool = False) -> list[FileFacts]:
     """Facts for each file of `batch`; `names` and `exact` as for `analyze`."""
     if not batch:
         return []
     sizes = [len(s.data) for s in batch]
     total = sum(sizes)
-    workers = min(jobs if jobs is not None else (os.cpu_count() or 1), len(batch))
-    saved = total - max(max(sizes), total / max(workers, 1))
+    count = min(workers.count, len(batch))
+    saved = total - max(max(sizes), total / max(count, 1))
     with _young_gc_rarely():
-        if workers > 1 and saved >= PARALLEL_MIN_SAVED_BYTES:
+        # Once started, the workers have the analysis code loaded and this
+        # process may not: they take even a single file.
+        if workers.started or (count > 1 and saved >= PARALLEL_MIN_SAVED_BYTES):
             return _analyse_in_pool(batch, workers, names, exact)
         return [_analyse_one(src, names, exact) for src in batch]
 
@@ -475,36 +491,89 @@ def _young_gc_rarely():
         gc.set_threshold(*before)
 
 
-def _analyse_in_pool(batch: list[_Source], workers: int, names: frozenset[str] | None,
-                     exact: bool) -> list[FileFacts]:
-    """Analyse on `workers` processes.  The biggest files go first, one per task,
-    so no worker is left with a long file at the end while the others idle; the
-    parser and rules are imported before forking, once, not in every worker."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+class _Workers:
+    """The worker processes of one run: started when a batch is worth them, or
+    early (`start(early=True)`) when so much source awaits analysis that they
+    surely will be, and then shared by every batch of the run (the screen's
+    rounds, the exact re-analysis).
 
-    from sessionlint.lint_rules import analyze  # noqa: F401 (inherited by forked workers)
+    Started early, each worker imports LibCST and the rules itself (~0.3 s)
+    while this process scans imports and screens, instead of this process
+    importing them before it forks: that import is then off the critical path
+    (the rule metadata comes from `catalog.py`, no import needed)."""
+
+    def __init__(self, jobs: int | None):
+        self.count = max(jobs if jobs is not None else (os.cpu_count() or 1), 1)
+        self.pool = None
+        self.used = False
+
+    @property
+    def started(self) -> bool:
+        return self.pool is not None
+
+    def start(self, early: bool = False) -> None:
+        if self.pool is not None:
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        if not early:  # forked workers inherit what this process imported: import once
+            _import_analysis()
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        gc.freeze()  # forked workers then never touch (and so copy) the parent's pages for GC
+        try:
+            self.pool = ProcessPoolExecutor(max_workers=self.count, mp_context=context, initializer=_worker_init)
+            for _ in range(self.count):  # the workers start (fork) on the first task
+                self.pool.submit(_worker_ready)
+        finally:
+            gc.unfreeze()
+
+    def close(self) -> None:
+        if self.pool is None:
+            return
+        if not self.used:
+            # Started early but nothing passed the screen: don't wait for their imports.
+            for process in list(getattr(self.pool, "_processes", {}).values()):
+                process.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = None
+
+
+# Source awaiting analysis (no cached facts) from which on the worker processes
+# start before the screen: at this size enough of it passes the screen for
+# a pool to pay (`PARALLEL_MIN_SAVED_BYTES`) in any project that uses sessions.
+EARLY_WORKERS_MIN_BYTES = 1_000_000
+
+
+def _import_analysis() -> None:
+    from sessionlint.lint_rules import analyze  # noqa: F401
     from sessionlint.lint_rules.registry import all_rules
 
-    all_rules()  # the rules too
+    all_rules()
 
+
+def _worker_init() -> None:
+    gc.set_threshold(100_000, 50, 100)  # see `_young_gc_rarely`
+    _import_analysis()  # a no-op when inherited from the parent
+
+
+def _worker_ready() -> None:
+    """The first task of each worker: starts it."""
+
+
+def _analyse_in_pool(batch: list[_Source], workers: _Workers, names: frozenset[str] | None,
+                     exact: bool) -> list[FileFacts]:
+    """Analyse on the worker processes.  The biggest files go first, one per
+    task, so no worker is left with a long file at the end while the others idle."""
+    workers.start()
+    workers.used = True
     order = sorted(range(len(batch)), key=lambda i: len(batch[i].data), reverse=True)
     jobs = [(batch[i].data, str(batch[i].path), batch[i].module, batch[i].is_package, names, exact) for i in order]
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    gc.freeze()  # forked workers then never touch (and so copy) the parent's pages for GC
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_gc) as pool:
-            results = list(pool.map(_analyse_job, jobs, chunksize=1))
-    finally:
-        gc.unfreeze()
+    results = list(workers.pool.map(_analyse_job, jobs, chunksize=1))
     out: list[FileFacts] = [None] * len(batch)  # type: ignore[list-item]
     for i, facts in zip(order, results):
         out[i] = facts
     return out
-
-
-def _worker_gc() -> None:
-    gc.set_threshold(100_000, 50, 100)  # see `_young_gc_rarely`
 
 
 def _analyse_job(job: tuple[bytes, str, str, bool, frozenset[str] | None, bool]) -> FileFacts:

@@ -31,6 +31,24 @@ def test_committed_docs_are_fresh():
     )
 
 
+def test_committed_rule_catalog_is_fresh_and_used():
+    """lint_rules/catalog.py (what a run that imports no rule knows of them) is
+    regenerated with the docs, and a run without a cache reads it."""
+    from sessionlint.lint_rules import registry
+
+    assert docs.catalog_is_fresh(), f"lint_rules/catalog.py is stale; regenerate with: {docs.REGENERATE}"
+    expected = {code: registry.RuleInfo.of(rule) for code, rule in RULES.items()}
+    assert registry._committed_catalog() == expected
+
+
+def test_an_edited_rule_makes_the_committed_catalog_unused(monkeypatch):
+    from sessionlint.lint_rules import registry
+
+    monkeypatch.setattr(registry, "rule_sources_digest", lambda: "edited")
+    assert registry._committed_catalog() is None
+    assert registry.rule_catalog(None) == {code: registry.RuleInfo.of(rule) for code, rule in RULES.items()}
+
+
 def test_check_flags_stale_missing_and_extra(tmp_path):
     expected = docs.generate()
     out = tmp_path / "rules"

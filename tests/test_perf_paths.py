@@ -177,3 +177,56 @@ def test_worker_processes_find_what_one_process_finds(monkeypatch):
     assert pools and max(pools) > 10  # the first round went through the pool
     assert pooled == alone
     assert len(alone) > 50
+
+
+def test_workers_started_before_the_screen_find_what_one_process_finds(monkeypatch):
+    """Started early (a large tree awaits analysis), the workers import the
+    analysis code themselves and take every batch, the exact re-analysis of
+    files with findings included: the same findings and fixes as one process."""
+    from sessionlint.lint_rules.discovery import DiscoveryOptions
+    from sessionlint.lint_rules.engine import LintRequest, lint
+    from sessionlint.lint_rules.registry import all_rules
+
+    started = []
+    real_start = engine._Workers.start
+
+    def recording_start(self, early=False):
+        started.append(early)
+        return real_start(self, early)
+
+    monkeypatch.chdir(ROOT)
+    paths = [ROOT / "sample_apps", ROOT / "tests" / "fixtures" / "rules"]
+
+    def findings(jobs: int) -> list[tuple]:
+        report = lint(LintRequest(paths=paths, root=ROOT, selected=frozenset(all_rules()),
+                                  discovery=DiscoveryOptions(root=ROOT), jobs=jobs))
+        return sorted((f.code, f.filename, f.span.row, f.span.column, f.message, str(f.fix)) for f in report.findings)
+
+    alone = findings(1)
+    monkeypatch.setattr(engine._Workers, "start", recording_start)
+    monkeypatch.setattr(engine, "EARLY_WORKERS_MIN_BYTES", 0)
+    assert findings(2) == alone
+    assert started and started[0] is True
+
+
+def test_workers_started_early_for_nothing_are_stopped_at_once(tmp_path, monkeypatch):
+    """Nothing passes the screen: the early workers are terminated, not waited for."""
+    import time
+
+    from sessionlint.lint_rules.discovery import DiscoveryOptions
+    from sessionlint.lint_rules.engine import LintRequest, lint
+    from sessionlint.lint_rules.registry import all_rules
+
+    for index in range(3):
+        (tmp_path / f"plain{index}.py").write_text("x = 1\n")
+
+    def slow_worker_init():
+        time.sleep(30)  # would hold up the run if the workers were waited for
+
+    monkeypatch.setattr(engine, "EARLY_WORKERS_MIN_BYTES", 0)
+    monkeypatch.setattr(engine, "_worker_init", slow_worker_init)
+    begin = time.monotonic()
+    report = lint(LintRequest(paths=[tmp_path], root=tmp_path, selected=frozenset(all_rules()),
+                              discovery=DiscoveryOptions(root=tmp_path), jobs=2))
+    assert report.files_checked == 3 and not report.findings and not report.errors
+    assert time.monotonic() - begin < 10
