@@ -270,7 +270,10 @@ def _lint(request: LintRequest, workers: "_Workers") -> Report:
     analysed: dict[str, FileFacts] = {}
 
     def run(batch: list[_Source], sink: dict[str, FileFacts], names: frozenset[str] | None,
-            count: bool = True) -> None:
+            count: bool = True):
+        """Start analysing the files of `batch` that have no usable cached facts
+        (on the workers, when they are used); the function returned waits for
+        the facts and files them in `sink`."""
         todo = []
         for src in batch:
             facts = src.record.facts
@@ -279,13 +282,18 @@ def _lint(request: LintRequest, workers: "_Workers") -> Report:
                 report.files_cached += count
             else:
                 todo.append(src)
-        for src, facts in zip(todo, _analyse_many(todo, workers, names)):
-            src.record.facts = facts
-            cache.touched()
-            sink[str(src.path)] = facts
-            report.files_parsed += count
-        for src in batch:
-            src.release()
+        results = _start_analysis(todo, workers, names)
+
+        def finish() -> None:
+            for src, facts in zip(todo, results()):
+                src.record.facts = facts
+                cache.touched()
+                sink[str(src.path)] = facts
+                report.files_parsed += count
+            for src in batch:
+                src.release()
+
+        return finish
 
     # Project modules the linted files import but that are not being linted
     # themselves (pre-commit passes only the changed files): they take part in the
@@ -296,7 +304,7 @@ def _lint(request: LintRequest, workers: "_Workers") -> Report:
     done: dict[str, _Source] = {}  # analysed (or context) files, by path
     if request.screen:
         outside = _Outside(request, sources, files)
-        outside.scan(sources.values())
+        scanned = False
         base = frozenset().union(*(rule.screen_tokens for rule in rules.values()))
         gates = _Gates(rules)
         tokens, names = base, frozenset()
@@ -304,24 +312,30 @@ def _lint(request: LintRequest, workers: "_Workers") -> Report:
             # Context modules only matter for linted files not yet through, or
             # through but not parsed (a name the context exports may make them).
             batch = [s for s in pending.values() if files.passes(s, tokens, names, gates)]
-            waiting = pending or any(facts.skipped_names is not None for facts in analysed.values())
-            extra = [s for s in outside.pending.values() if files.passes(s, tokens, names, gates)] if waiting else []
+            waiting = bool(pending) or any(facts.skipped_names is not None for facts in analysed.values())
             # Files the identifier screen skipped that name a session thing found since.
             again = [s for path, s in done.items() if (analysed.get(path) or context[path]).stale_for(names)]
-            through = {id(src) for src in (*batch, *extra)}
+            for src in batch:
+                del pending[str(src.path)]
+            finish_batch = run(batch, analysed, names)
+            if not scanned:
+                # While the workers analyse the first batch: the project modules
+                # the linted files import (it reads every linted file's imports).
+                outside.scan(sources.values())
+                scanned = True
+            extra = [s for s in outside.pending.values() if files.passes(s, tokens, names, gates)] if waiting else []
+            through = {id(src) for src in extra}
             for src in (*pending.values(), *outside.pending.values()):
                 if id(src) not in through:
                     src.release()
-            if not batch and not extra and not again:
-                break
-            for src in batch:
-                del pending[str(src.path)]
             for src in extra:
                 del outside.pending[str(src.path)]
-            run(batch, analysed, names)
-            run(extra, context, names, count=False)
-            run([s for s in again if str(s.path) in analysed], analysed, names, count=False)
-            run([s for s in again if str(s.path) not in analysed], context, names, count=False)
+            run(extra, context, names, count=False)()
+            run([s for s in again if str(s.path) in analysed], analysed, names, count=False)()
+            run([s for s in again if str(s.path) not in analysed], context, names, count=False)()
+            finish_batch()
+            if not batch and not extra and not again:
+                break
             done.update((str(src.path), src) for src in (*batch, *extra))
             screened = names
             names = frozenset(session_symbol_names([*analysed.values(), *context.values()]))
@@ -330,7 +344,7 @@ def _lint(request: LintRequest, workers: "_Workers") -> Report:
                 break
     else:
         names = None
-        run(list(pending.values()), analysed, names)
+        run(list(pending.values()), analysed, names)()
 
     index = _index(request, files, analysed, context)
     # Files analysed on the quick tree (`ast_tree.py`) whose candidates are about
@@ -463,18 +477,30 @@ def _analyse_one(src: _Source, names: frozenset[str] | None, exact: bool = False
 def _analyse_many(batch: list[_Source], workers: "_Workers", names: frozenset[str] | None,
                   exact: bool = False) -> list[FileFacts]:
     """Facts for each file of `batch`; `names` and `exact` as for `analyze`."""
+    return _start_analysis(batch, workers, names, exact)()
+
+
+def _start_analysis(batch: list[_Source], workers: "_Workers", names: frozenset[str] | None,
+                    exact: bool = False):
+    """`_analyse_many`, started: on the workers the files are handed out now,
+    and the function returned waits for their facts; in this process they are
+    analysed when it is called."""
     if not batch:
-        return []
+        return list
     sizes = [len(s.data) for s in batch]
     total = sum(sizes)
     count = min(workers.count, len(batch))
     saved = total - max(max(sizes), total / max(count, 1))
-    with _young_gc_rarely():
-        # Once started, the workers have the analysis code loaded and this
-        # process may not: they take even a single file.
-        if workers.started or (count > 1 and saved >= PARALLEL_MIN_SAVED_BYTES):
-            return _analyse_in_pool(batch, workers, names, exact)
-        return [_analyse_one(src, names, exact) for src in batch]
+    # Once started, the workers have the analysis code loaded and this process
+    # may not: they take even a single file.
+    if workers.started or (count > 1 and saved >= PARALLEL_MIN_SAVED_BYTES):
+        return _analyse_in_pool(batch, workers, names, exact)
+
+    def here() -> list[FileFacts]:
+        with _young_gc_rarely():
+            return [_analyse_one(src, names, exact) for src in batch]
+
+    return here
 
 
 @contextmanager
@@ -562,18 +588,23 @@ def _worker_ready() -> None:
 
 
 def _analyse_in_pool(batch: list[_Source], workers: _Workers, names: frozenset[str] | None,
-                     exact: bool) -> list[FileFacts]:
-    """Analyse on the worker processes.  The biggest files go first, one per
-    task, so no worker is left with a long file at the end while the others idle."""
+                     exact: bool):
+    """Hand the files to the worker processes; returns the function that waits
+    for their facts.  The biggest files go first, one per task, so no worker is
+    left with a long file at the end while the others idle."""
     workers.start()
     workers.used = True
     order = sorted(range(len(batch)), key=lambda i: len(batch[i].data), reverse=True)
     jobs = [(batch[i].data, str(batch[i].path), batch[i].module, batch[i].is_package, names, exact) for i in order]
-    results = list(workers.pool.map(_analyse_job, jobs, chunksize=1))
-    out: list[FileFacts] = [None] * len(batch)  # type: ignore[list-item]
-    for i, facts in zip(order, results):
-        out[i] = facts
-    return out
+    results = workers.pool.map(_analyse_job, jobs, chunksize=1)  # submits every job now
+
+    def wait() -> list[FileFacts]:
+        out: list[FileFacts] = [None] * len(batch)  # type: ignore[list-item]
+        for i, facts in zip(order, results):
+            out[i] = facts
+        return out
+
+    return wait
 
 
 def _analyse_job(job: tuple[bytes, str, str, bool, frozenset[str] | None, bool]) -> FileFacts:
