@@ -86,7 +86,9 @@ def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The statement and expression children of `node`, in source order.  A
-    list, not a generator: the walks below run this for every node of a file."""
+    list, not a generator: the walks below run this for every node of a file.
+    A sequence field holds only nodes; a single one may hold a string, None or
+    `MaybeSentinel` instead."""
     kind = type(node)
     names = _FIELDS_BY_TYPE.get(kind) or _fields(kind)
     known = _IS_NODE
@@ -95,11 +97,8 @@ def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
         value = getattr(node, name)
         kind = type(value)
         if kind is tuple or kind is list:
-            for item in value:
-                node_kind = known.get(type(item))
-                if node_kind or (node_kind is None and _is_node(item)):
-                    out.append(item)
-        else:
+            out.extend(value)
+        elif value is not None:
             node_kind = known.get(kind)
             if node_kind or (node_kind is None and _is_node(value)):
                 out.append(value)
