@@ -245,13 +245,20 @@ def _lint(request: LintRequest, workers: "_Workers") -> Report:
     rules = _rules(request)
     sources: dict[str, _Source] = {}
 
+    awaiting = 0  # bytes read that have no cached facts
+
     def add(path: Path, data: bytes | None = None) -> None:
+        nonlocal awaiting
         module, is_package = module_name(path, packages)
         opened = files.open(path, module, is_package, data)
         if isinstance(opened, FileError):
             report.errors.append(opened)
-        else:
-            sources[str(path)] = opened
+            return
+        sources[str(path)] = opened
+        awaiting += opened.awaiting()
+        if awaiting >= EARLY_WORKERS_MIN_BYTES and workers.count > 1:
+            # The workers import the analysis code while the rest is read and screened.
+            workers.start(early=True)
 
     packages: dict[Path, bool] = {}  # directory -> has __init__.py, for this run
     if request.stdin is not None:
@@ -264,8 +271,6 @@ def _lint(request: LintRequest, workers: "_Workers") -> Report:
         for path in discover(request.paths, request.discovery):
             add(path, request.overrides.get(str(path)))
     report.files_checked = len(sources) + len(report.errors)
-    if workers.count > 1 and sum(map(_Source.awaiting, sources.values())) >= EARLY_WORKERS_MIN_BYTES:
-        workers.start(early=True)
 
     analysed: dict[str, FileFacts] = {}
 
