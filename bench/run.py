@@ -27,8 +27,10 @@ import os
 import platform
 import re
 import subprocess
+import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -185,9 +187,13 @@ def render(args, info: dict, found: dict, corpus: corpus_mod.Corpus, rows, detai
         out.append(f"| {row.label} | {wall} | {peak} | {_ratio(row.wall, ruff_all)} | {_ratio(row.wall, cold)} |")
     notes = [r for r in rows if r.note and r.wall is not None]
     out += [""] + [f"- {r.label}: {r.note}" for r in notes]
+    floor = details.get("floor")
     out += [
         f"- \"One changed file\": `{details['changed_file']}` gets a new comment line before each run, "
         "with the rest of the cache warm; the pre-commit row lints that file alone, interpreter start included.",
+        *([f"- Floor of both one-file rows on this machine: interpreter start {floor['interpreter']:.2f} s "
+           f"+ `import libcst` {floor['libcst']:.2f} s (the rules test LibCST node classes, which are "
+           "dataclasses built at import)."] if floor else []),
         "",
         "Ratios (issue 6 targets):",
         "",
@@ -256,6 +262,22 @@ def render(args, info: dict, found: dict, corpus: corpus_mod.Corpus, rows, detai
     if corpus.warnings:
         out += ["", "Warnings from this run:", ""] + [f"- {w}" for w in corpus.warnings]
     return "\n".join(out) + "\n"
+
+
+def start_up_floor(runs: int) -> dict[str, float]:
+    """What any run that analyses a file pays before it reads one, on this
+    machine: interpreter start, and loading LibCST (its node classes are
+    dataclasses, created at import).  Medians of `runs` (at least 5)."""
+    def median_wall(code: str) -> float:
+        walls = []
+        for _ in range(max(runs, 5)):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            walls.append(time.perf_counter() - start)
+        return statistics.median(walls)
+
+    interpreter = median_wall("pass")
+    return {"interpreter": interpreter, "libcst": median_wall("import libcst") - interpreter}
 
 
 def run_funnel(dirs: list[Path]) -> dict | None:
@@ -361,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         funnel = run_funnel(corpus.dirs)  # before "one changed file" appends to a file
         rows, details = lint_compare.compare(corpus, found, args.runs, args.quick, Path(tmp), log=log)
         details["funnel"] = funnel
+        details["floor"] = start_up_floor(args.runs)
     if args.lint_only:
         harness = None
     else:
