@@ -146,14 +146,18 @@ def test_screen_patterns_compile_and_reach_the_catalog():
     assert any(rule.screen_patterns for rule in all_rules().values())
 
 
+def sample_findings(jobs: int) -> list[tuple]:
+    """Every finding (with its fix) on the sample apps and the rule fixtures."""
+    paths = [ROOT / "sample_apps", ROOT / "tests" / "fixtures" / "rules"]
+    report = lint(LintRequest(paths=paths, root=ROOT, selected=frozenset(all_rules()),
+                              discovery=DiscoveryOptions(root=ROOT), jobs=jobs))
+    return sorted((f.code, f.filename, f.span.row, f.span.column, f.message, str(f.fix)) for f in report.findings)
+
+
 def test_worker_processes_find_what_one_process_finds(monkeypatch):
     """The process pool (biggest files first, facts pickled back) must give the
     findings a single process gives: forced on for the sample apps and rule
     fixtures, which are normally too small to be worth a pool."""
-    from sessionlint.lint_rules.discovery import DiscoveryOptions
-    from sessionlint.lint_rules.engine import LintRequest, lint
-    from sessionlint.lint_rules.registry import all_rules
-
     pools = []
     real_pool = engine._analyse_in_pool
 
@@ -164,16 +168,9 @@ def test_worker_processes_find_what_one_process_finds(monkeypatch):
     monkeypatch.setattr(engine, "_analyse_in_pool", counting_pool)
     monkeypatch.setattr(engine, "PARALLEL_MIN_SAVED_BYTES", 0)
     monkeypatch.chdir(ROOT)
-    paths = [ROOT / "sample_apps", ROOT / "tests" / "fixtures" / "rules"]
-
-    def findings(jobs: int) -> list[tuple]:
-        report = lint(LintRequest(paths=paths, root=ROOT, selected=frozenset(all_rules()),
-                                  discovery=DiscoveryOptions(root=ROOT), jobs=jobs))
-        return sorted((f.code, f.filename, f.span.row, f.span.column, f.message, str(f.fix)) for f in report.findings)
-
-    alone = findings(1)
+    alone = sample_findings(1)
     assert not pools
-    pooled = findings(2)
+    pooled = sample_findings(2)
     assert pools and max(pools) > 10  # the first round went through the pool
     assert pooled == alone
     assert len(alone) > 50
@@ -183,10 +180,6 @@ def test_workers_started_before_the_screen_find_what_one_process_finds(monkeypat
     """Started early (a large tree awaits analysis), the workers import the
     analysis code themselves and take every batch, the exact re-analysis of
     files with findings included: the same findings and fixes as one process."""
-    from sessionlint.lint_rules.discovery import DiscoveryOptions
-    from sessionlint.lint_rules.engine import LintRequest, lint
-    from sessionlint.lint_rules.registry import all_rules
-
     started = []
     real_start = engine._Workers.start
 
@@ -195,17 +188,10 @@ def test_workers_started_before_the_screen_find_what_one_process_finds(monkeypat
         return real_start(self, early)
 
     monkeypatch.chdir(ROOT)
-    paths = [ROOT / "sample_apps", ROOT / "tests" / "fixtures" / "rules"]
-
-    def findings(jobs: int) -> list[tuple]:
-        report = lint(LintRequest(paths=paths, root=ROOT, selected=frozenset(all_rules()),
-                                  discovery=DiscoveryOptions(root=ROOT), jobs=jobs))
-        return sorted((f.code, f.filename, f.span.row, f.span.column, f.message, str(f.fix)) for f in report.findings)
-
-    alone = findings(1)
+    alone = sample_findings(1)
     monkeypatch.setattr(engine._Workers, "start", recording_start)
     monkeypatch.setattr(engine, "EARLY_WORKERS_MIN_BYTES", 0)
-    assert findings(2) == alone
+    assert sample_findings(2) == alone
     assert started and started[0] is True
 
 
