@@ -10,13 +10,14 @@ import libcst as cst
 from sessionlint.lint_rules.analysis import names as N
 from sessionlint.lint_rules.ast_tree import from_ast
 from sessionlint.lint_rules.analysis.module import ModuleModel, dotted
-from sessionlint.lint_rules.decoding import decode
+from sessionlint.lint_rules.decoding import LINE_BREAK, decode
 from sessionlint.lint_rules.facts import FileFacts
 from sessionlint.lint_rules.fixes.build import build_fix
 from sessionlint.lint_rules.model import Candidate, FileError, Span
 from sessionlint.lint_rules.positions import node_ranges
 from sessionlint.lint_rules.registry import all_rules
 from sessionlint.lint_rules.rule import Reporter
+from sessionlint.lint_rules.screen import base_tokens
 from sessionlint.lint_rules.identifier_screen import TooDeep, screen_file
 from sessionlint.lint_rules.trusted_parse import parse_valid_python
 
@@ -26,7 +27,6 @@ _NOQA = re.compile(r"#\s*noqa\s*:\s*(?P<codes>[A-Za-z][\w-]*(?:\s*,\s*[A-Za-z][\
 
 
 _NOQA_ANYWHERE = re.compile("noqa", re.IGNORECASE)
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 _SCREEN_TOKENS: list[frozenset[str]] = []
 
@@ -34,7 +34,7 @@ _SCREEN_TOKENS: list[frozenset[str]] = []
 def screen_tokens() -> frozenset[str]:
     """Every rule's screen tokens (the text screen's base set)."""
     if not _SCREEN_TOKENS:
-        _SCREEN_TOKENS.append(frozenset().union(*(rule.screen_tokens for rule in all_rules().values())))
+        _SCREEN_TOKENS.append(base_tokens(all_rules()))
     return _SCREEN_TOKENS[0]
 
 
@@ -195,8 +195,7 @@ def parse_noqa(text: str) -> dict[int, frozenset[str]]:
     if _NOQA_ANYWHERE.search(text) is None:
         return {}
     out: dict[int, frozenset[str]] = {}
-    # Rows as Python counts them: `str.splitlines` also breaks at form feeds.
-    for row, line in enumerate(_LINE_BREAK.split(text), start=1):
+    for row, line in enumerate(LINE_BREAK.split(text), start=1):
         if "#" in line:
             match = _NOQA.search(line)
             if match:

@@ -23,12 +23,12 @@ the same facts and candidates.
 from __future__ import annotations
 
 import ast
-import re
 
 import libcst as cst
 
+from sessionlint.lint_rules.decoding import LINE_BREAK
+
 _new = object.__new__
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class Unsupported(Exception):
@@ -258,7 +258,7 @@ class _Builder:
     def _after_code(self, row: int, column: int) -> bool:
         """Does something other than indentation precede (row, byte column)?"""
         if self._lines is None:
-            self._lines = _LINE_BREAK.split(self.text)
+            self._lines = LINE_BREAK.split(self.text)
         line = self._lines[row - 1]
         if not line.isascii():
             line = line.encode("utf-8")[:column].decode("utf-8", "replace")

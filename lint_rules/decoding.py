@@ -4,7 +4,12 @@ the engine checks every file with this before deciding whether to parse it)."""
 from __future__ import annotations
 
 import io
+import re
 import tokenize
+
+# Line breaks as Python's tokenizer counts rows: `str.splitlines` also breaks at
+# form feeds, vertical tabs and Unicode separators, which would shift the rows.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def decode(data: bytes) -> str:

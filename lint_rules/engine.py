@@ -23,7 +23,7 @@ from sessionlint.lint_rules.discovery import DiscoveryOptions, discover, module_
 from sessionlint.lint_rules.facts import FileFacts
 from sessionlint.lint_rules.model import FileError, Finding, Report
 from sessionlint.lint_rules.resolve import ProjectIndex
-from sessionlint.lint_rules.screen import TokenSearch, session_symbol_names
+from sessionlint.lint_rules.screen import TokenSearch, base_tokens, session_symbol_names
 
 # LibCST (and the rules, which import it) load only when a file must be parsed:
 # a warm run, or one whose files all fail the screen, never pays for them.
@@ -256,7 +256,7 @@ def _lint(request: LintRequest, workers: "_Workers") -> Report:
             return
         sources[str(path)] = opened
         awaiting += opened.awaiting()
-        if awaiting >= EARLY_WORKERS_MIN_BYTES and workers.count > 1:
+        if awaiting >= EARLY_WORKERS_MIN_BYTES and workers.count > 1 and not workers.started:
             # The workers import the analysis code while the rest is read and screened.
             workers.start(early=True)
 
@@ -310,7 +310,7 @@ def _lint(request: LintRequest, workers: "_Workers") -> Report:
     if request.screen:
         outside = _Outside(request, sources, files)
         scanned = False
-        base = frozenset().union(*(rule.screen_tokens for rule in rules.values()))
+        base = base_tokens(rules)
         gates = _Gates(rules)
         tokens, names = base, frozenset()
         while True:

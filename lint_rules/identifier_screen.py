@@ -97,7 +97,7 @@ def mentions(found: set[str], tokens: frozenset[str], names: frozenset[str]) -> 
 
 # Fields that never hold a node, or whose identifiers the loop reads itself.
 _NOT_CHILDREN = frozenset({"ctx", "op", "ops", "type_comment", "kind", "level", "is_async", "simple", "conversion",
-                           "id", "attr", "arg", "name", "module", "asname", "value_str", "rest",
+                           "id", "attr", "arg", "name", "module", "asname", "rest",
                            "kwd_attrs", "type_ignores"})
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 

@@ -10,14 +10,14 @@ exclusive; lines 1-based, columns 0-based).
 
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
-_NEWLINE = re.compile(r"\r\n?|\n")
+from sessionlint.lint_rules.decoding import LINE_BREAK
+
 
 Position = tuple[int, int]
 
@@ -44,7 +44,7 @@ class _TargetedState(CodegenState):
         for index in range(self._scanned, len(tokens)):
             token = tokens[index]
             if "\n" in token or "\r" in token:
-                parts = _NEWLINE.split(token)
+                parts = LINE_BREAK.split(token)
                 self._line += len(parts) - 1
                 self._column = len(parts[-1])
             else:

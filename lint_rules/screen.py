@@ -27,6 +27,12 @@ from sessionlint.lint_rules.facts import FileFacts
 _SESSION_KINDS = frozenset({"factory", "session_fn", "session", "session_gen", "session_type"})
 
 
+def base_tokens(rules) -> frozenset[str]:
+    """Every rule's `screen_tokens`: the tokens the screen starts from, before
+    the session names the project's own files export."""
+    return frozenset().union(*(rule.screen_tokens for rule in rules.values()))
+
+
 def session_symbol_names(facts: Iterable[FileFacts]) -> set[str]:
     """Names exported as session things, and aliases that lead to them.
 

@@ -209,10 +209,19 @@ def test_workers_started_early_for_nothing_are_stopped_at_once(tmp_path, monkeyp
     def slow_worker_init():
         time.sleep(30)  # would hold up the run if the workers were waited for
 
+    started = []
+    real_start = engine._Workers.start
+
+    def recording_start(self, early=False):
+        started.append(early)
+        return real_start(self, early)
+
     monkeypatch.setattr(engine, "EARLY_WORKERS_MIN_BYTES", 0)
     monkeypatch.setattr(engine, "_worker_init", slow_worker_init)
+    monkeypatch.setattr(engine._Workers, "start", recording_start)
     begin = time.monotonic()
     report = lint(LintRequest(paths=[tmp_path], root=tmp_path, selected=frozenset(all_rules()),
                               discovery=DiscoveryOptions(root=tmp_path), jobs=2))
+    assert started == [True]  # the workers did start, early
     assert report.files_checked == 3 and not report.findings and not report.errors
     assert time.monotonic() - begin < 10

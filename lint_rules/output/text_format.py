@@ -38,10 +38,10 @@ With ``ctx.color``: the path is bold, the code (and the carets) red, the word
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections import Counter
 
+from sessionlint.lint_rules.decoding import LINE_BREAK
 from sessionlint.lint_rules.model import FileError, Finding, Report
 
 from ._common import plural, sorted_errors, sorted_findings
@@ -55,7 +55,6 @@ _RED = "\x1b[31m"
 _BOLD_RED = "\x1b[1;31m"
 _RESET = "\x1b[0m"
 
-_NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
 def render(report: Report, ctx) -> str:
@@ -77,7 +76,7 @@ def render(report: Report, ctx) -> str:
             if finding.filename not in sources:
                 text = ctx.read_source(finding.filename)
                 sources[finding.filename] = (
-                    None if text is None else _NEWLINE.split(text)
+                    None if text is None else LINE_BREAK.split(text)
                 )
             lines = sources[finding.filename]
             if lines is not None:
